@@ -1,0 +1,151 @@
+//! The app builder: generated routes plus routekit's defaults, ready to serve.
+
+use std::convert::Infallible;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::response::{IntoResponse, Response};
+use axum::routing::Route as AxumRoute;
+use http::{HeaderValue, Method, StatusCode, header};
+use tower::{Layer, Service};
+
+use crate::edge::Edge;
+use crate::error::ApiError;
+use crate::route::{RouteInfo, RouteTable};
+
+/// The default largest request body: 1 MiB.
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+/// A routekit application: the routes from `app/`, JSON errors for unknown URLs and methods,
+/// body limits, panics turned into 500s, request ids, request logs and trailing-slash
+/// redirects.
+///
+/// ```no_run
+/// routekit::routes!();
+///
+/// #[tokio::main]
+/// async fn main() -> std::io::Result<()> {
+///     routekit::App::new(routes()).serve().await
+/// }
+/// # mod hidden { pub fn routes() -> routekit::RouteTable { routekit::RouteTable::new(vec![]) } }
+/// ```
+#[must_use]
+pub struct App {
+    router: Router,
+    manifest: Vec<RouteInfo>,
+    body_limit: usize,
+}
+
+impl App {
+    /// An app serving the given routes.
+    pub fn new(routes: RouteTable) -> Self {
+        let mut router = Router::new();
+        let mut manifest = Vec::new();
+        for route in routes.into_routes() {
+            let (info, mut methods) = route.into_parts();
+            let allow = HeaderValue::from_str(&info.allow).expect("method names are header-safe");
+            if !info.methods.contains(&Method::OPTIONS) {
+                let allow = allow.clone();
+                methods = methods.options(move || async move {
+                    (StatusCode::NO_CONTENT, [(header::ALLOW, allow)])
+                });
+            }
+            methods = methods
+                .fallback(move |method: Method| async move { method_not_allowed(&method, allow) });
+            if let Some(limit) = info.settings.body_limit {
+                methods = methods.layer(DefaultBodyLimit::max(limit));
+            }
+            for pattern in info.patterns {
+                router = router.route(pattern, methods.clone());
+            }
+            manifest.push(info);
+        }
+        let router = router.fallback(|| async { ApiError::not_found("no route matches this URL") });
+        App {
+            router,
+            manifest,
+            body_limit: DEFAULT_BODY_LIMIT,
+        }
+    }
+
+    /// Sets the app-wide request body limit (default 1 MiB); a route's `BODY_LIMIT` wins.
+    ///
+    /// ```
+    /// # let routes = routekit::RouteTable::new(vec![]);
+    /// let app = routekit::App::new(routes).body_limit(64 * 1024);
+    /// ```
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// Adds hand-written axum routes next to the generated ones (they must not overlap).
+    ///
+    /// ```
+    /// use routekit::axum::{Router, routing::get};
+    /// # let routes = routekit::RouteTable::new(vec![]);
+    /// let app = routekit::App::new(routes).merge(Router::new().route("/healthz", get(|| async { "ok" })));
+    /// ```
+    pub fn merge(mut self, router: Router) -> Self {
+        self.router = self.router.merge(router);
+        self
+    }
+
+    /// Wraps every route (generated and merged so far) in a tower layer, as `Router::layer`.
+    ///
+    /// ```
+    /// use routekit::axum::extract::Request;
+    /// use routekit::axum::middleware::{self, Next};
+    /// # let routes = routekit::RouteTable::new(vec![]);
+    /// let app = routekit::App::new(routes).layer(middleware::from_fn(|req: Request, next: Next| async move {
+    ///     next.run(req).await
+    /// }));
+    /// ```
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: Layer<AxumRoute> + Clone + Send + Sync + 'static,
+        L::Service: Service<Request> + Clone + Send + Sync + 'static,
+        <L::Service as Service<Request>>::Response: IntoResponse + 'static,
+        <L::Service as Service<Request>>::Error: Into<Infallible> + 'static,
+        <L::Service as Service<Request>>::Future: Send + 'static,
+    {
+        self.router = self.router.layer(layer);
+        self
+    }
+
+    /// The route manifest: every route file with its methods and settings.
+    pub fn manifest(&self) -> &[RouteInfo] {
+        &self.manifest
+    }
+
+    /// The routes as a plain axum `Router` (no request ids, logs, panic handling or slash
+    /// redirects: those live in [`App::into_service`]).
+    pub fn into_router(self) -> Router {
+        self.router.layer(DefaultBodyLimit::max(self.body_limit))
+    }
+
+    /// The whole app as one tower service, as [`App::serve`] runs it.
+    pub fn into_service(self) -> Edge<Router> {
+        Edge::new(self.into_router())
+    }
+}
+
+fn method_not_allowed(method: &Method, allow: HeaderValue) -> Response {
+    let mut res = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("this URL does not accept {method}"),
+    )
+    .into_response();
+    res.headers_mut().insert(header::ALLOW, allow);
+    res
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("manifest", &self.manifest)
+            .field("body_limit", &self.body_limit)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,290 @@
+//! The outermost service: request ids, request logs, panic recovery and trailing-slash
+//! redirects, before routing.
+
+use std::any::Any;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll, ready};
+use std::time::Instant;
+
+use axum::extract::{FromRequestParts, Request};
+use axum::response::{IntoResponse, Response};
+use futures_util::future::{CatchUnwind, FutureExt};
+use http::request::Parts;
+use http::{HeaderValue, Method, StatusCode, Uri, header};
+use tower::Service;
+
+use crate::error::ApiError;
+
+/// The request id header, read from a proxy when valid and always set on the response.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The id of the current request: the incoming `x-request-id` when it is a sane token,
+/// otherwise a fresh one. Echoed on the response and recorded on the request's log span.
+///
+/// ```
+/// use routekit::RequestId;
+///
+/// pub async fn GET(id: RequestId) -> String {
+///     format!("your request is {}", id.as_str())
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(HeaderValue);
+
+impl RequestId {
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        // Only ever built from visible ASCII.
+        self.0.to_str().unwrap_or_default()
+    }
+
+    fn from_request(headers: &http::HeaderMap) -> Self {
+        if let Some(value) = headers.get(REQUEST_ID_HEADER) {
+            let bytes = value.as_bytes();
+            let sane = !bytes.is_empty()
+                && bytes.len() <= 128
+                && bytes
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b));
+            if sane {
+                return RequestId(value.clone());
+            }
+        }
+        RequestId::generate()
+    }
+
+    /// A process-unique id: a random 64-bit prefix chosen at start-up and a counter. Ids need
+    /// to be unique, not secret.
+    fn generate() -> Self {
+        static PREFIX: OnceLock<u64> = OnceLock::new();
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let prefix = *PREFIX.get_or_init(|| {
+            let mut bytes = [0u8; 8];
+            // Falling back to the time is fine: uniqueness across restarts is best effort.
+            if getrandom::fill(&mut bytes).is_err() {
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as u64)
+                    .unwrap_or_default();
+                bytes = nanos.to_le_bytes();
+            }
+            u64::from_le_bytes(bytes)
+        });
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let text = format!("{prefix:016x}{:08x}", n as u32);
+        RequestId(HeaderValue::from_str(&text).expect("hex is a valid header value"))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<RequestId>()
+            .cloned()
+            .ok_or_else(|| ApiError::internal("RequestId used outside a routekit app"))
+    }
+}
+
+/// The outermost service of an [`App`](crate::App): see the module docs. Built by
+/// [`App::into_service`](crate::App::into_service).
+#[derive(Debug, Clone)]
+pub struct Edge<S> {
+    inner: S,
+}
+
+impl<S> Edge<S> {
+    pub(crate) fn new(inner: S) -> Self {
+        Edge { inner }
+    }
+}
+
+impl<S> Service<Request> for Edge<S>
+where
+    S: Service<Request, Response = Response, Error = std::convert::Infallible>,
+{
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = EdgeFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        let start = Instant::now();
+        let id = RequestId::from_request(req.headers());
+        let log = tracing::enabled!(target: "routekit::request", tracing::Level::INFO)
+            .then(|| (req.method().clone(), req.uri().clone()));
+        let span = tracing::info_span!(target: "routekit::request", "request", id = id.as_str());
+
+        let state = if let Some(location) = trailing_slash_redirect(req.uri()) {
+            State::Ready {
+                response: Some(redirect_308(location)),
+            }
+        } else {
+            req.extensions_mut().insert(id.clone());
+            let _entered = span.enter();
+            // A panic while building the future is caught like one while polling it.
+            match std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(req))) {
+                Ok(future) => State::Running {
+                    future: AssertUnwindSafe(future).catch_unwind(),
+                },
+                Err(panic) => State::Ready {
+                    response: Some(panic_response(panic)),
+                },
+            }
+        };
+        EdgeFuture {
+            state,
+            id,
+            start,
+            log,
+            span,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`Edge`].
+    pub struct EdgeFuture<F> {
+        #[pin]
+        state: State<F>,
+        id: RequestId,
+        start: Instant,
+        log: Option<(Method, Uri)>,
+        span: tracing::Span,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = StateProj]
+    enum State<F> {
+        Running { #[pin] future: CatchUnwind<AssertUnwindSafe<F>> },
+        Ready { response: Option<Response> },
+    }
+}
+
+impl<F> Future for EdgeFuture<F>
+where
+    F: Future<Output = Result<Response, std::convert::Infallible>>,
+{
+    type Output = Result<Response, std::convert::Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let _entered = this.span.enter();
+        let mut response = match this.state.project() {
+            StateProj::Running { future } => match ready!(future.poll(cx)) {
+                Ok(Ok(response)) => response,
+                Ok(Err(never)) => match never {},
+                Err(panic) => panic_response(panic),
+            },
+            StateProj::Ready { response } => response.take().expect("polled after completion"),
+        };
+        response
+            .headers_mut()
+            .insert(REQUEST_ID_HEADER, this.id.0.clone());
+        if let Some((method, uri)) = this.log.take() {
+            tracing::info!(
+                target: "routekit::request",
+                method = %method,
+                path = uri.path(),
+                status = response.status().as_u16(),
+                latency_us = this.start.elapsed().as_micros() as u64,
+                "response"
+            );
+        }
+        Poll::Ready(Ok(response))
+    }
+}
+
+fn panic_response(panic: Box<dyn Any + Send>) -> Response {
+    // The default panic hook has already printed the message; the client learns nothing.
+    let _ = panic;
+    tracing::error!(target: "routekit::request", "handler panicked");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "internal error",
+    )
+    .into_response()
+}
+
+/// `/hello/` → `/hello` (query kept), as Next.js does by default. Leading runs of `/` or `\`
+/// collapse to one `/` so that `//evil.example/` can never become a protocol-relative
+/// `Location`.
+fn trailing_slash_redirect(uri: &Uri) -> Option<String> {
+    let path = uri.path();
+    if path.len() <= 1 || !path.ends_with('/') {
+        return None;
+    }
+    let trimmed = path.trim_end_matches('/').trim_start_matches(['/', '\\']);
+    let mut location = String::with_capacity(path.len() + 1);
+    location.push('/');
+    location.push_str(trimmed);
+    if let Some(query) = uri.query() {
+        location.push('?');
+        location.push_str(query);
+    }
+    Some(location)
+}
+
+fn redirect_308(location: String) -> Response {
+    match HeaderValue::try_from(location) {
+        Ok(location) => (
+            StatusCode::PERMANENT_REDIRECT,
+            [(header::LOCATION, location)],
+        )
+            .into_response(),
+        Err(_) => {
+            ApiError::bad_request("invalid_path", "the request path is not valid").into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn redirect(uri: &str) -> Option<String> {
+        trailing_slash_redirect(&uri.parse().unwrap())
+    }
+
+    #[test]
+    fn trailing_slashes_redirect_and_keep_the_query() {
+        assert_eq!(redirect("/hello/").as_deref(), Some("/hello"));
+        assert_eq!(redirect("/a/b//?x=1&y").as_deref(), Some("/a/b?x=1&y"));
+        assert_eq!(redirect("/"), None);
+        assert_eq!(redirect("/hello"), None);
+    }
+
+    #[test]
+    fn redirects_never_leave_the_site() {
+        assert_eq!(
+            redirect("//evil.example/").as_deref(),
+            Some("/evil.example")
+        );
+        assert_eq!(
+            redirect("/\\evil.example/").as_deref(),
+            Some("/evil.example")
+        );
+        assert_eq!(redirect("///").as_deref(), Some("/"));
+    }
+
+    #[test]
+    fn incoming_request_ids_are_kept_only_when_sane() {
+        let mut h = http::HeaderMap::new();
+        h.insert(REQUEST_ID_HEADER, HeaderValue::from_static("abc-123"));
+        assert_eq!(RequestId::from_request(&h).as_str(), "abc-123");
+        h.insert(REQUEST_ID_HEADER, HeaderValue::from_static("a b<script>"));
+        assert_ne!(RequestId::from_request(&h).as_str(), "a b<script>");
+        assert_ne!(RequestId::generate(), RequestId::generate());
+    }
+}

@@ -1,0 +1,199 @@
+//! The one error type at the HTTP edge: every failure becomes JSON with a stable `code`.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+
+/// An error answered as `{"error":{"code":"…","message":"…"}}` with its status.
+///
+/// Handlers return `Result<_, ApiError>` (or [`ApiResult`]). Any `std::error::Error` converts
+/// into a 500 `internal` error with `?`: the source is logged, the body stays opaque.
+///
+/// ```
+/// use routekit::{ApiError, ApiResult, Json};
+/// use routekit::http::StatusCode;
+///
+/// async fn find(id: u32) -> ApiResult<Json<serde_json::Value>> {
+///     if id == 0 {
+///         return Err(ApiError::not_found("no item has id 0"));
+///     }
+///     let n: u32 = "42".parse()?; // a ParseIntError would become a 500 `internal`
+///     Ok(Json(serde_json::json!({ "id": id, "n": n })))
+/// }
+///
+/// let e = ApiError::new(StatusCode::CONFLICT, "item_exists", "an item with this name exists");
+/// assert_eq!(e.status(), StatusCode::CONFLICT);
+/// assert_eq!(e.code(), "item_exists");
+/// ```
+pub struct ApiError {
+    status: StatusCode,
+    code: Cow<'static, str>,
+    message: Cow<'static, str>,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+/// `Result<T, ApiError>`, the usual handler return type.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    /// An error with a status, a stable machine-readable code and a human message.
+    pub fn new(
+        status: StatusCode,
+        code: impl Into<Cow<'static, str>>,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        ApiError {
+            status,
+            code: code.into(),
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// 400 with the given code.
+    pub fn bad_request(
+        code: impl Into<Cow<'static, str>>,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 404 `not_found`.
+    pub fn not_found(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// 422 with the given code, for a well-formed body that fails validation.
+    pub fn unprocessable(
+        code: impl Into<Cow<'static, str>>,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    }
+
+    /// 500 `internal`. The source is logged; the response body says only "internal error".
+    pub fn internal(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        let mut e = Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error",
+        );
+        e.source = Some(source.into());
+        e
+    }
+
+    /// 503 `unavailable`, for a dependency (a database) that is down.
+    pub fn unavailable(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the service is temporarily unavailable",
+        );
+        e.source = Some(source.into());
+        e
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The stable code, e.g. `not_found`.
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
+    /// The human-readable message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The JSON body of this error.
+    ///
+    /// ```
+    /// let e = routekit::ApiError::not_found("no such page");
+    /// assert_eq!(e.body(), r#"{"error":{"code":"not_found","message":"no such page"}}"#);
+    /// ```
+    pub fn body(&self) -> String {
+        serde_json::json!({ "error": { "code": self.code, "message": self.message } }).to_string()
+    }
+}
+
+impl fmt::Debug for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiError")
+            .field("status", &self.status)
+            .field("code", &self.code)
+            .field("message", &self.message)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
+    }
+}
+
+impl<E> From<E> for ApiError
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    fn from(source: E) -> Self {
+        ApiError::internal(source)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        // 4xx is the client's business and is not logged; 5xx is ours, logged with its source.
+        if self.status.is_server_error() {
+            match &self.source {
+                Some(source) => {
+                    tracing::error!(code = %self.code, error = %source, "request failed")
+                }
+                None => {
+                    tracing::error!(code = %self.code, message = %self.message, "request failed")
+                }
+            }
+        }
+        json_error_response(self.status, self.body())
+    }
+}
+
+pub(crate) fn json_error_response(status: StatusCode, body: String) -> Response {
+    let mut res = (status, body).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_escaped_as_json() {
+        let e = ApiError::bad_request("bad", "a \"quoted\" <word>");
+        let v: serde_json::Value = serde_json::from_str(&e.body()).unwrap();
+        assert_eq!(v["error"]["message"], "a \"quoted\" <word>");
+    }
+
+    #[test]
+    fn internal_errors_hide_their_source() {
+        let e: ApiError = "x".parse::<u8>().unwrap_err().into();
+        assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!e.body().contains("digit"));
+    }
+}

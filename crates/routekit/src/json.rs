@@ -1,0 +1,179 @@
+//! `Json`: the request body extractor and the response, like `NextResponse.json`.
+
+use axum::extract::{FromRequest, Request};
+use axum::response::{IntoResponse, Response};
+use bytes::{BufMut, Bytes, BytesMut};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// A JSON body in, or a JSON response out.
+///
+/// As an extractor it answers client mistakes itself, with JSON errors the handler never sees:
+/// wrong `Content-Type` → 415 `unsupported_media_type`; body over the limit → 413
+/// `payload_too_large`; syntax error (or nesting deeper than 128) → 400 `invalid_json`; valid
+/// JSON of the wrong shape → 422 `invalid_body`, naming the field. `; charset=utf-8` and
+/// `application/*+json` types are accepted.
+///
+/// ```
+/// use routekit::Json;
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Deserialize, Serialize)]
+/// pub struct Item { name: String }
+///
+/// pub async fn POST(Json(item): Json<Item>) -> Json<Item> {
+///     Json(item)
+/// }
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[must_use]
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned> Json<T> {
+    /// Parses a body, with the same errors as the extractor (except 415 and 413).
+    ///
+    /// ```
+    /// let ok = routekit::Json::<Vec<u8>>::from_bytes(b"[1,2]").unwrap();
+    /// assert_eq!(ok.0, [1, 2]);
+    /// let err = routekit::Json::<Vec<u8>>::from_bytes(b"[1,").unwrap_err();
+    /// assert_eq!(err.code(), "invalid_json");
+    /// let err = routekit::Json::<Vec<u8>>::from_bytes(b"[\"a\"]").unwrap_err();
+    /// assert_eq!(err.code(), "invalid_body");
+    /// ```
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ApiError> {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if inner.is_data() {
+                let message = if path == "." {
+                    inner.to_string()
+                } else {
+                    format!("{path}: {inner}")
+                };
+                ApiError::unprocessable("invalid_body", message)
+            } else {
+                ApiError::bad_request(
+                    "invalid_json",
+                    format!("request body is not valid JSON: {inner}"),
+                )
+            }
+        })?;
+        de.end().map_err(|e| {
+            ApiError::bad_request(
+                "invalid_json",
+                format!("request body is not valid JSON: {e}"),
+            )
+        })?;
+        Ok(Json(value))
+    }
+}
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json(req.headers()) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "expected a request with `Content-Type: application/json`",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(body_rejection)?;
+        Self::from_bytes(&bytes)
+    }
+}
+
+/// Maps a failure to read the body: over the limit is 413, anything else (a client that hung
+/// up, bad chunking) is the client's 400.
+pub(crate) fn body_rejection(rejection: axum::extract::rejection::BytesRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "request body is larger than this route accepts",
+        )
+    } else {
+        ApiError::bad_request("invalid_body", "request body could not be read")
+    }
+}
+
+/// `application/json`, `application/json; charset=utf-8`, `application/vnd.api+json`, …
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let Ok(mime) = value.parse::<mime::Mime>() else {
+        return false;
+    };
+    mime.type_() == mime::APPLICATION
+        && (mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
+}
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        let mut buf = BytesMut::with_capacity(128).writer();
+        match serde_json::to_writer(&mut buf, &self.0) {
+            Ok(()) => {
+                let mut res = buf.into_inner().freeze().into_response();
+                res.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                res
+            }
+            Err(e) => ApiError::internal(e).into_response(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(content_type: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_str(content_type).unwrap(),
+        );
+        h
+    }
+
+    #[test]
+    fn json_content_types_are_recognised() {
+        assert!(is_json(&headers("application/json")));
+        assert!(is_json(&headers("application/json; charset=utf-8")));
+        assert!(is_json(&headers("Application/JSON")));
+        assert!(is_json(&headers("application/merge-patch+json")));
+        assert!(!is_json(&headers("text/plain")));
+        assert!(!is_json(&headers("application/jsonx")));
+        assert!(!is_json(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn deep_nesting_is_a_syntax_error() {
+        let deep = "[".repeat(10_000);
+        let err = Json::<serde_json::Value>::from_bytes(deep.as_bytes()).unwrap_err();
+        assert_eq!(err.code(), "invalid_json");
+    }
+
+    #[test]
+    fn trailing_garbage_is_rejected() {
+        let err = Json::<u8>::from_bytes(b"1 2").unwrap_err();
+        assert_eq!(err.status(), StatusCode::BAD_REQUEST);
+    }
+}

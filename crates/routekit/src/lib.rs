@@ -1,0 +1,67 @@
+//! File-system routes for axum, with JSON errors and secure defaults.
+//!
+//! A route is a file: `app/hello/route.rs` serves `/hello` and exports handlers named after
+//! HTTP methods. A build script (`routekit_codegen::generate()`) turns `app/` into a
+//! [`RouteTable`], which [`App`] serves.
+//!
+//! ```no_run
+//! // app/hello/route.rs
+//! use routekit::Json;
+//! use serde_json::{Value, json};
+//!
+//! pub async fn GET() -> Json<Value> {
+//!     Json(json!({ "text": "Hello" }))
+//! }
+//! ```
+//!
+//! ```no_run
+//! // src/main.rs
+//! routekit::routes!();
+//!
+//! #[tokio::main]
+//! async fn main() -> std::io::Result<()> {
+//!     routekit::App::new(routes()).serve().await
+//! }
+//! # mod hidden { pub fn routes() -> routekit::RouteTable { routekit::RouteTable::new(vec![]) } }
+//! ```
+//!
+//! Every error is JSON, `{"error":{"code":"…","message":"…"}}`, with a stable `code`: see
+//! [`ApiError`].
+
+mod app;
+mod edge;
+mod error;
+mod extract;
+mod json;
+mod redirect;
+mod route;
+mod serve;
+
+pub use app::{App, DEFAULT_BODY_LIMIT};
+pub use edge::{Edge, EdgeFuture, REQUEST_ID_HEADER, RequestId};
+pub use error::{ApiError, ApiResult};
+pub use extract::{Path, Query, Segments};
+pub use json::Json;
+pub use redirect::Redirect;
+pub use route::{Route, RouteInfo, RouteSettings, RouteTable};
+pub use serve::{bind_address, init_logging, serve_with_shutdown, shutdown_signal};
+
+/// The axum version routekit is built on, for extractors and responses a route needs.
+pub use axum;
+/// HTTP types (`StatusCode`, `HeaderMap`, `Method`, …).
+pub use http;
+
+/// Includes the router generated from `app/` by `routekit_codegen::generate()` in `build.rs`,
+/// defining `pub fn routes() -> routekit::RouteTable`.
+///
+/// ```ignore
+/// routekit::routes!();
+///
+/// let app = routekit::App::new(routes());
+/// ```
+#[macro_export]
+macro_rules! routes {
+    () => {
+        include!(concat!(env!("OUT_DIR"), "/routekit_routes.rs"));
+    };
+}

@@ -1,0 +1,176 @@
+//! The route table the generator emits, and the manifest the runtime lists.
+
+use axum::handler::Handler;
+use axum::routing::MethodRouter;
+use http::Method;
+
+/// One route file: its URL, its handlers and its settings. Built by generated code.
+///
+/// ```
+/// use routekit::Route;
+///
+/// async fn hello() -> &'static str { "hi" }
+///
+/// let route = Route::new("/hello", "app/hello/route.rs", &["/hello"]).get(hello);
+/// assert_eq!(route.info().allow, "GET, HEAD, OPTIONS");
+/// ```
+#[must_use]
+pub struct Route {
+    url: &'static str,
+    file: &'static str,
+    patterns: &'static [&'static str],
+    methods: Vec<Method>,
+    router: MethodRouter,
+    settings: RouteSettings,
+}
+
+/// Per-route settings, declared as `pub const` items in `route.rs`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RouteSettings {
+    /// `pub const BODY_LIMIT: usize`: the largest body this route accepts, overriding the
+    /// app-wide limit.
+    pub body_limit: Option<usize>,
+}
+
+/// What the manifest says of one route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RouteInfo {
+    /// The URL as the folders spell it: `/users/[id]`.
+    pub url: &'static str,
+    /// The route file, relative to the crate: `app/users/[id]/route.rs`.
+    pub file: &'static str,
+    /// The router patterns serving it: `/users/{id}`.
+    pub patterns: &'static [&'static str],
+    /// The methods the file exports, in `Allow` order.
+    pub methods: Vec<Method>,
+    /// The `Allow` header value: exported methods, `HEAD` with `GET`, and `OPTIONS`.
+    pub allow: String,
+    /// The declared settings.
+    pub settings: RouteSettings,
+}
+
+macro_rules! method_fns {
+    ($($(#[$doc:meta])* $name:ident => $method:ident),* $(,)?) => {
+        $(
+            $(#[$doc])*
+            pub fn $name<H, T>(mut self, handler: H) -> Self
+            where
+                H: Handler<T, ()>,
+                T: 'static,
+            {
+                self.methods.push(Method::$method);
+                self.router = self.router.$name(handler);
+                self
+            }
+        )*
+    };
+}
+
+impl Route {
+    /// A route with no handlers yet.
+    pub fn new(url: &'static str, file: &'static str, patterns: &'static [&'static str]) -> Self {
+        Route {
+            url,
+            file,
+            patterns,
+            methods: Vec::new(),
+            router: MethodRouter::new(),
+            settings: RouteSettings::default(),
+        }
+    }
+
+    method_fns! {
+        /// Adds the `GET` handler; it also answers `HEAD` unless one is exported.
+        get => GET,
+        /// Adds the `POST` handler.
+        post => POST,
+        /// Adds the `PUT` handler.
+        put => PUT,
+        /// Adds the `PATCH` handler.
+        patch => PATCH,
+        /// Adds the `DELETE` handler.
+        delete => DELETE,
+        /// Adds a `HEAD` handler, replacing the one derived from `GET`.
+        head => HEAD,
+        /// Adds an `OPTIONS` handler, replacing the automatic 204.
+        options => OPTIONS,
+    }
+
+    /// Sets the largest request body this route accepts.
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.settings.body_limit = Some(bytes);
+        self
+    }
+
+    /// The manifest entry.
+    pub fn info(&self) -> RouteInfo {
+        let mut methods = self.methods.clone();
+        methods.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        RouteInfo {
+            url: self.url,
+            file: self.file,
+            patterns: self.patterns,
+            allow: allow(&methods),
+            methods,
+            settings: self.settings.clone(),
+        }
+    }
+
+    pub(crate) fn into_parts(self) -> (RouteInfo, MethodRouter) {
+        let info = self.info();
+        (info, self.router)
+    }
+}
+
+/// `Allow` lists the exported methods, `HEAD` where `GET` is, and `OPTIONS`, sorted and joined
+/// with `", "` as Next.js does.
+fn allow(methods: &[Method]) -> String {
+    let mut all: Vec<&str> = methods.iter().map(Method::as_str).collect();
+    if methods.contains(&Method::GET) {
+        all.push("HEAD");
+    }
+    all.push("OPTIONS");
+    all.sort_unstable();
+    all.dedup();
+    all.join(", ")
+}
+
+/// All routes of an app, as generated from `app/`; also the route manifest.
+///
+/// ```
+/// use routekit::{Route, RouteTable};
+///
+/// async fn ok() {}
+/// let table = RouteTable::new(vec![Route::new("/a", "app/a/route.rs", &["/a"]).post(ok)]);
+/// let manifest = table.manifest();
+/// assert_eq!(manifest[0].url, "/a");
+/// assert_eq!(manifest[0].allow, "OPTIONS, POST");
+/// ```
+#[must_use]
+pub struct RouteTable {
+    routes: Vec<Route>,
+}
+
+impl RouteTable {
+    /// A table of the given routes.
+    pub fn new(routes: Vec<Route>) -> Self {
+        RouteTable { routes }
+    }
+
+    /// One entry per route file, in URL order.
+    pub fn manifest(&self) -> Vec<RouteInfo> {
+        self.routes.iter().map(Route::info).collect()
+    }
+
+    pub(crate) fn into_routes(self) -> Vec<Route> {
+        self.routes
+    }
+}
+
+impl std::fmt::Debug for RouteTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.manifest()).finish()
+    }
+}

@@ -1,0 +1,113 @@
+//! Binding, serving and graceful shutdown.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+
+use crate::app::App;
+
+/// The address `HOST` and `PORT` name, defaulting to `127.0.0.1:3000`.
+///
+/// ```
+/// // With neither variable set:
+/// # unsafe { std::env::remove_var("HOST"); std::env::remove_var("PORT"); }
+/// assert_eq!(routekit::bind_address().unwrap().to_string(), "127.0.0.1:3000");
+/// ```
+pub fn bind_address() -> io::Result<SocketAddr> {
+    let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".to_owned());
+    let port = std::env::var("PORT").unwrap_or_else(|_| "3000".to_owned());
+    let port: u16 = port.parse().map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("PORT must be a number from 0 to 65535, not {port:?}"),
+        )
+    })?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let ip = host.parse().map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("HOST must be an IP address, not {host:?}"),
+        )
+    })?;
+    Ok(SocketAddr::new(ip, port))
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then stops accepting and waits for
+/// in-flight requests to finish.
+///
+/// ```no_run
+/// # async fn run(app: routekit::App) -> std::io::Result<()> {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// routekit::serve_with_shutdown(listener, app, routekit::shutdown_signal()).await
+/// # }
+/// ```
+pub async fn serve_with_shutdown<F>(listener: TcpListener, app: App, shutdown: F) -> io::Result<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let service = app.into_service();
+    axum::serve(listener, tower::make::Shared::new(service))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+/// Installs the default log output (to stdout, filtered by `RUST_LOG`, default `info`) unless
+/// the app installed its own subscriber.
+///
+/// ```
+/// routekit::init_logging();
+/// routekit::init_logging(); // a second call changes nothing
+/// ```
+pub fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}
+
+impl App {
+    /// Binds [`bind_address`] (`HOST`/`PORT`, default `127.0.0.1:3000`), logs the URL and
+    /// serves until Ctrl-C or SIGTERM, finishing in-flight requests.
+    ///
+    /// ```no_run
+    /// # async fn run(app: routekit::App) -> std::io::Result<()> {
+    /// app.serve().await
+    /// # }
+    /// ```
+    pub async fn serve(self) -> io::Result<()> {
+        init_logging();
+        let addr = bind_address()?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
+        let local = listener.local_addr()?;
+        tracing::info!("listening on http://{local}");
+        serve_with_shutdown(listener, self, shutdown_signal()).await
+    }
+}
