@@ -70,6 +70,7 @@ pub struct Generator {
     app_dir: PathBuf,
     out_file: PathBuf,
     cargo_instructions: bool,
+    render_root: Option<String>,
 }
 
 impl Generator {
@@ -85,6 +86,7 @@ impl Generator {
             root,
             out_file: PathBuf::from(out).join(OUT_FILE),
             cargo_instructions: true,
+            render_root: None,
         })
     }
 
@@ -107,12 +109,31 @@ impl Generator {
             root,
             out_file: out_file.into(),
             cargo_instructions: false,
+            render_root: None,
         }
     }
 
     /// Uses another folder than `<root>/app` for the route files.
     pub fn app_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.app_dir = dir.into();
+        self
+    }
+
+    /// Writes `#[path]` attributes relative to `root` instead of the crate's real location,
+    /// for output that does not depend on where the crate is checked out.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// std::fs::create_dir_all(dir.path().join("app")).unwrap();
+    /// std::fs::write(dir.path().join("app/route.rs"), "pub async fn GET() {}").unwrap();
+    /// let source = routekit_codegen::Generator::new(dir.path(), "unused.rs")
+    ///     .render_root("/ROOT")
+    ///     .source()
+    ///     .unwrap();
+    /// assert!(source.contains(r#"#[path = "/ROOT/app/route.rs"]"#));
+    /// ```
+    pub fn render_root(mut self, root: impl Into<String>) -> Self {
+        self.render_root = Some(root.into());
         self
     }
 
@@ -154,11 +175,17 @@ impl Generator {
         }
         let files = scan(&self.app_dir, &prefix).map_err(Error::from_diagnostics)?;
         let plan = plan(files)?;
-        let root = self
-            .root
-            .canonicalize()
-            .unwrap_or_else(|_| self.root.clone());
-        Ok(render(&plan, &root.to_string_lossy().replace('\\', "/")))
+        let root = match &self.render_root {
+            Some(root) => root.clone(),
+            None => {
+                let root = self
+                    .root
+                    .canonicalize()
+                    .unwrap_or_else(|_| self.root.clone());
+                root.to_string_lossy().replace('\\', "/")
+            }
+        };
+        Ok(render(&plan, &root))
     }
 }
 

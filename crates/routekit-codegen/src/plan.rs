@@ -15,6 +15,11 @@ pub struct PlannedRoute {
     pub url: String,
     /// The axum/matchit patterns that serve it: `/users/{id}`; an optional catch-all has two.
     pub patterns: Vec<String>,
+    /// For each pattern, its router level: 0 for almost all routes. A catch-all that the
+    /// router cannot hold next to a dynamic sibling (`[id]` beside `[...slug]`) moves to a
+    /// fallback level, tried only when no route of a lower level matches, which is exactly
+    /// "dynamic beats catch-all".
+    pub levels: Vec<usize>,
     /// The Rust module name the generated code gives the file.
     pub module: String,
 }
@@ -56,7 +61,7 @@ pub fn plan(files: Vec<RouteFile>) -> Result<RoutePlan, Error> {
     if diagnostics.is_empty() {
         // Whatever our own checks missed, the router itself must accept: insert every pattern
         // now so that a conflict fails the build instead of panicking at server start.
-        check_with_router(&routes, &mut diagnostics);
+        assign_levels(&mut routes, &mut diagnostics);
     }
     if !diagnostics.is_empty() {
         return Err(Error::from_diagnostics(diagnostics));
@@ -119,10 +124,12 @@ fn plan_one(file: RouteFile) -> Result<PlannedRoute, Diagnostic> {
         pattern.push('/');
     }
     patterns.push(pattern);
+    let levels = vec![0; patterns.len()];
     Ok(PlannedRoute {
         file,
         url,
         patterns,
+        levels,
         module: String::new(),
     })
 }
@@ -244,28 +251,99 @@ fn check_param_names(routes: &[PlannedRoute], diagnostics: &mut Vec<Diagnostic>)
     }
 }
 
-fn check_with_router(routes: &[PlannedRoute], diagnostics: &mut Vec<Diagnostic>) {
-    let mut router = matchit::Router::new();
-    let mut owners: HashMap<&str, &str> = HashMap::new();
-    for route in routes {
-        for pattern in &route.patterns {
-            if let Err(e) = router.insert(pattern.as_str(), ()) {
-                let mut d =
-                    Diagnostic::new(format!("route `{pattern}` is rejected by the router: {e}"))
-                        .at(Location::file(route.file.path.clone()));
-                if let matchit::InsertError::Conflict { with } = &e {
-                    if let Some(other) = owners.get(with.as_str()) {
-                        d = d.at(Location::file(other.to_string()));
-                    }
-                }
-                diagnostics.push(
-                    d.help("rename or move one of the folders so that each URL has one route"),
-                );
+/// Inserts every pattern into matchit (axum's router) as the runtime will. Static and dynamic
+/// patterns go to level 0, where a conflict is a real error. Catch-alls follow, most specific
+/// first, each on the lowest level at or above the previous one that accepts it: a less
+/// specific catch-all then never shadows a more specific one.
+fn assign_levels(routes: &mut [PlannedRoute], diagnostics: &mut Vec<Diagnostic>) {
+    let mut levels = vec![matchit::Router::new()];
+    let mut owners: HashMap<String, String> = HashMap::new();
+    let mut catch_alls = Vec::new();
+    for (r, route) in routes.iter().enumerate() {
+        for (p, pattern) in route.patterns.iter().enumerate() {
+            if pattern.contains("{*") {
+                catch_alls.push((r, p));
+                continue;
+            }
+            if let Err(e) = levels[0].insert(pattern.as_str(), ()) {
+                diagnostics.push(conflict(pattern, &route.file.path, &e, &owners));
             } else {
-                owners.insert(pattern, &route.file.path);
+                owners.insert(pattern.clone(), route.file.path.clone());
             }
         }
     }
+    catch_alls.sort_by_key(|&(r, p)| specificity(&routes[r].patterns[p]));
+    let mut placed: Vec<(String, usize)> = Vec::new();
+    for (r, p) in catch_alls {
+        let pattern = routes[r].patterns[p].clone();
+        // Never below a more specific catch-all that matches some of the same URLs.
+        let mut level = placed
+            .iter()
+            .filter(|(other, _)| overlaps(&pattern, other))
+            .map(|(_, level)| *level)
+            .max()
+            .unwrap_or(0);
+        loop {
+            if level == levels.len() {
+                levels.push(matchit::Router::new());
+            }
+            match levels[level].insert(pattern.as_str(), ()) {
+                Ok(()) => break,
+                Err(matchit::InsertError::Conflict { .. }) => level += 1,
+                Err(e) => {
+                    diagnostics.push(conflict(&pattern, &routes[r].file.path, &e, &owners));
+                    break;
+                }
+            }
+        }
+        owners.insert(pattern.clone(), routes[r].file.path.clone());
+        routes[r].levels[p] = level;
+        placed.push((pattern, level));
+    }
+}
+
+/// Whether catch-all `general` (the less specific) matches some URL that `specific` matches:
+/// each segment of its prefix is a parameter in either pattern, or the same text.
+fn overlaps(general: &str, specific: &str) -> bool {
+    let prefix = |p: &str| -> Vec<String> {
+        p.split('/')
+            .filter(|s| !s.is_empty() && !s.starts_with("{*"))
+            .map(str::to_owned)
+            .collect()
+    };
+    let (g, s) = (prefix(general), prefix(specific));
+    g.len() <= s.len()
+        && g.iter()
+            .zip(&s)
+            .all(|(a, b)| a.starts_with('{') || b.starts_with('{') || a == b)
+}
+
+/// Sort key: more segments before the catch-all first, then static before dynamic.
+fn specificity(pattern: &str) -> (std::cmp::Reverse<usize>, Vec<bool>) {
+    let parts: Vec<&str> = pattern
+        .split('/')
+        .filter(|s| !s.is_empty() && !s.starts_with("{*"))
+        .collect();
+    (
+        std::cmp::Reverse(parts.len()),
+        parts.iter().map(|s| s.starts_with('{')).collect(),
+    )
+}
+
+fn conflict(
+    pattern: &str,
+    file: &str,
+    e: &matchit::InsertError,
+    owners: &HashMap<String, String>,
+) -> Diagnostic {
+    let mut d = Diagnostic::new(format!("route `{pattern}` is rejected by the router: {e}"))
+        .at(Location::file(file.to_owned()));
+    if let matchit::InsertError::Conflict { with } = e {
+        if let Some(other) = owners.get(with.as_str()) {
+            d = d.at(Location::file(other.clone()));
+        }
+    }
+    d.help("rename or move one of the folders so that each URL has one route")
 }
 
 /// Gives each route a readable, unique Rust module name derived from its folders.
@@ -308,5 +386,13 @@ mod tests {
     fn shapes_erase_parameter_names() {
         assert_eq!(shape("/users/{id}/posts/{*rest}"), "/users/{}/posts/{*}");
         assert_eq!(display_url("/shop/{*slug}"), "/shop/[...slug]");
+    }
+
+    #[test]
+    fn catch_alls_overlap_when_their_prefixes_can_match_the_same_url() {
+        assert!(overlaps("/{*all}", "/docs/{*slug}"));
+        assert!(overlaps("/a/{id}/{*x}", "/a/b/{*y}"));
+        assert!(!overlaps("/shop/{*path}", "/docs/{*slug}"));
+        assert!(!overlaps("/a/b/{*x}", "/a/{*y}"));
     }
 }

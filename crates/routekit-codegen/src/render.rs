@@ -38,11 +38,26 @@ pub fn render(plan: &RoutePlan, root: &str) -> String {
     );
     for route in &plan.routes {
         let module = format!("__routekit_app::{}", route.module);
+        let main: Vec<&String> = route
+            .patterns
+            .iter()
+            .zip(&route.levels)
+            .filter(|(_, l)| **l == 0)
+            .map(|(p, _)| p)
+            .collect();
         let _ = write!(
             out,
             "        ::routekit::Route::new({:?}, {:?}, &{:?})",
-            route.url, route.file.path, route.patterns
+            route.url, route.file.path, main
         );
+        for (pattern, level) in route
+            .patterns
+            .iter()
+            .zip(&route.levels)
+            .filter(|(_, l)| **l > 0)
+        {
+            let _ = write!(out, "\n            .fallback_pattern({pattern:?}, {level})");
+        }
         for (method, _) in &route.file.handlers {
             let _ = write!(
                 out,

@@ -39,7 +39,9 @@ pub struct App {
 impl App {
     /// An app serving the given routes.
     pub fn new(routes: RouteTable) -> Self {
-        let mut router = Router::new();
+        // Level 0 holds almost every route; fallback levels are tried in order when nothing
+        // on the levels before them matches.
+        let mut levels = vec![Router::new()];
         let mut manifest = Vec::new();
         for route in routes.into_routes() {
             let (info, mut methods) = route.into_parts();
@@ -56,11 +58,21 @@ impl App {
                 methods = methods.layer(DefaultBodyLimit::max(limit));
             }
             for pattern in info.patterns {
-                router = router.route(pattern, methods.clone());
+                levels[0] = std::mem::take(&mut levels[0]).route(pattern, methods.clone());
+            }
+            for &(pattern, level) in &info.fallback_patterns {
+                if levels.len() <= level {
+                    levels.resize_with(level + 1, Router::new);
+                }
+                levels[level] = std::mem::take(&mut levels[level]).route(pattern, methods.clone());
             }
             manifest.push(info);
         }
-        let router = router.fallback(|| async { ApiError::not_found("no route matches this URL") });
+        let mut router =
+            Router::new().fallback(|| async { ApiError::not_found("no route matches this URL") });
+        for level in levels.into_iter().rev() {
+            router = level.fallback_service(router);
+        }
         App {
             router,
             manifest,

@@ -42,13 +42,20 @@ impl<T: DeserializeOwned> Json<T> {
     /// assert_eq!(err.code(), "invalid_json");
     /// let err = routekit::Json::<Vec<u8>>::from_bytes(b"[\"a\"]").unwrap_err();
     /// assert_eq!(err.code(), "invalid_body");
+    /// // A syntax error is 400 even where the type is wrong before it.
+    /// let err = routekit::Json::<Vec<u8>>::from_bytes(b"[\"a\",]").unwrap_err();
+    /// assert_eq!(err.code(), "invalid_json");
     /// ```
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ApiError> {
         let mut de = serde_json::Deserializer::from_slice(bytes);
         let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner();
-            if inner.is_data() {
+            // serde stops at the first problem, which for a typed target may be a type
+            // mismatch before a syntax error further on. Only a body that is valid JSON as a
+            // whole is "the wrong shape"; this second parse runs on the error path alone.
+            let well_formed = serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok();
+            if inner.is_data() && well_formed {
                 let message = if path == "." {
                     inner.to_string()
                 } else {

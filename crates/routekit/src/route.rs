@@ -19,6 +19,7 @@ pub struct Route {
     url: &'static str,
     file: &'static str,
     patterns: &'static [&'static str],
+    fallback_patterns: Vec<(&'static str, usize)>,
     methods: Vec<Method>,
     router: MethodRouter,
     settings: RouteSettings,
@@ -43,6 +44,8 @@ pub struct RouteInfo {
     pub file: &'static str,
     /// The router patterns serving it: `/users/{id}`.
     pub patterns: &'static [&'static str],
+    /// Catch-all patterns served from a fallback level (see [`Route::fallback_pattern`]).
+    pub fallback_patterns: Vec<(&'static str, usize)>,
     /// The methods the file exports, in `Allow` order.
     pub methods: Vec<Method>,
     /// The `Allow` header value: exported methods, `HEAD` with `GET`, and `OPTIONS`.
@@ -75,6 +78,7 @@ impl Route {
             url,
             file,
             patterns,
+            fallback_patterns: Vec::new(),
             methods: Vec::new(),
             router: MethodRouter::new(),
             settings: RouteSettings::default(),
@@ -98,6 +102,23 @@ impl Route {
         options => OPTIONS,
     }
 
+    /// Serves a catch-all `pattern` from fallback router `level` (1, 2, …): it is tried only
+    /// when no route of a lower level matches. The generator uses this where axum's router
+    /// cannot hold a catch-all next to a dynamic sibling (`[...slug]` beside `[id]`), which
+    /// keeps "dynamic beats catch-all".
+    ///
+    /// ```
+    /// # async fn h() {}
+    /// let route = routekit::Route::new("/docs/[...slug]", "app/docs/[...slug]/route.rs", &[])
+    ///     .fallback_pattern("/docs/{*slug}", 1)
+    ///     .get(h);
+    /// assert_eq!(route.info().fallback_patterns, [("/docs/{*slug}", 1)]);
+    /// ```
+    pub fn fallback_pattern(mut self, pattern: &'static str, level: usize) -> Self {
+        self.fallback_patterns.push((pattern, level));
+        self
+    }
+
     /// Sets the largest request body this route accepts.
     pub fn body_limit(mut self, bytes: usize) -> Self {
         self.settings.body_limit = Some(bytes);
@@ -112,6 +133,7 @@ impl Route {
             url: self.url,
             file: self.file,
             patterns: self.patterns,
+            fallback_patterns: self.fallback_patterns.clone(),
             allow: allow(&methods),
             methods,
             settings: self.settings.clone(),

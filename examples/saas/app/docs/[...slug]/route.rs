@@ -1,4 +1,4 @@
-//! `/docs/[...slug]`: a catch-all, one or more segments.
+//! `/docs/[...slug]`: a catch-all, one or more segments (one segment goes to `[section]`).
 
 use routekit::{Json, Segments};
 use serde_json::{Value, json};

@@ -1,0 +1,8 @@
+//! HTTP tests against the example app on a real server (`127.0.0.1:0`).
+
+mod helpers;
+
+mod conventions;
+mod errors;
+mod methods;
+mod serving;

@@ -1,0 +1,157 @@
+//! Trailing slashes, request ids and graceful shutdown.
+
+use std::sync::Arc;
+
+use routekit::axum::{Router, routing::get};
+use tokio::sync::Notify;
+
+use crate::helpers::{get_json, spawn};
+
+#[tokio::test]
+async fn trailing_slash_redirects_with_308_keeping_the_query() {
+    let server = spawn().await;
+    let res = server.get("/hello/?a=1&b=2").send().await.unwrap();
+    assert_eq!(res.status(), 308);
+    assert_eq!(res.headers()["location"], "/hello?a=1&b=2");
+    let res = server.post("/api/items/").send().await.unwrap();
+    assert_eq!(
+        res.status(),
+        308,
+        "methods other than GET redirect too (308 keeps the method)"
+    );
+    assert_eq!(res.headers()["location"], "/api/items");
+}
+
+#[tokio::test]
+async fn trailing_slash_redirect_never_points_off_site() {
+    let server = spawn().await;
+    let res = server.get("//evil.example/").send().await.unwrap();
+    assert_eq!(res.status(), 308);
+    assert_eq!(res.headers()["location"], "/evil.example");
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id() {
+    let server = spawn().await;
+    let a = server.get("/hello").send().await.unwrap();
+    let b = server.get("/nope").send().await.unwrap();
+    let (a, b) = (&a.headers()["x-request-id"], &b.headers()["x-request-id"]);
+    assert_ne!(a, b);
+    let res = server
+        .get("/hello")
+        .header("x-request-id", "trace-abc.123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-request-id"], "trace-abc.123");
+    let res = server
+        .get("/hello")
+        .header("x-request-id", "bad id!")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(res.headers()["x-request-id"], "bad id!");
+}
+
+#[tokio::test]
+async fn shutdown_finishes_in_flight_requests() {
+    let entered = Arc::new(Notify::new());
+    let release = Arc::new(Notify::new());
+    let (e, r) = (entered.clone(), release.clone());
+    let app = saas::app().merge(Router::new().route(
+        "/test/slow",
+        get(move || {
+            let (e, r) = (e.clone(), r.clone());
+            async move {
+                e.notify_one();
+                r.notified().await;
+                "finished"
+            }
+        }),
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(routekit::serve_with_shutdown(listener, app, async {
+        let _ = stop_rx.await;
+    }));
+
+    let client = routekit_test::client();
+    let in_flight = tokio::spawn(async move {
+        client
+            .get(format!("http://{addr}/test/slow"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    entered.notified().await;
+    stop_tx.send(()).unwrap();
+    // Shutdown has begun while the request is in its handler; it still completes.
+    release.notify_one();
+    assert_eq!(in_flight.await.unwrap(), "finished");
+    server.await.unwrap().unwrap();
+    let fresh = routekit_test::client()
+        .get(format!("http://{addr}/hello"))
+        .send()
+        .await;
+    assert!(fresh.is_err(), "no new connections after shutdown");
+}
+
+#[tokio::test]
+async fn the_server_binary_serves_and_stops_on_sigterm() {
+    let bin = env!("CARGO_BIN_EXE_saas");
+    let mut child = tokio::process::Command::new(bin)
+        .env("PORT", "0")
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
+    let url = loop {
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .expect("server exited before listening");
+        if let Some(at) = line.find("listening on ") {
+            break line[at + "listening on ".len()..].trim().to_owned();
+        }
+    };
+    let res = routekit_test::client()
+        .get(format!("{url}/hello"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.text().await.unwrap(), r#"{"text":"Hello"}"#);
+    // Request logs carry method, path, status and latency, never bodies or cookies.
+    let log = loop {
+        let line = lines.next_line().await.unwrap().unwrap();
+        if line.contains("path=\"/hello\"") || line.contains("path=/hello") {
+            break line;
+        }
+    };
+    assert!(
+        log.contains("status=200") && log.contains("method=GET") && log.contains("latency_us="),
+        "{log}"
+    );
+    let pid = child.id().unwrap().to_string();
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = child.wait().await.unwrap();
+    assert!(status.success(), "graceful exit, got {status}");
+}
+
+#[tokio::test]
+async fn json_is_served_with_the_json_content_type() {
+    let server = spawn().await;
+    let _ = get_json(&server, "/hello").await;
+}
