@@ -21,13 +21,15 @@ pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// redirects.
 ///
 /// ```no_run
-/// routekit::routes!();
+/// # /*
+/// routekit::routes!(); // defines `routes()`, generated from app/ by build.rs
+/// # */
+/// # fn routes() -> routekit::RouteTable { routekit::RouteTable::new(vec![]) }
 ///
 /// #[tokio::main]
 /// async fn main() -> std::io::Result<()> {
 ///     routekit::App::new(routes()).serve().await
 /// }
-/// # mod hidden { pub fn routes() -> routekit::RouteTable { routekit::RouteTable::new(vec![]) } }
 /// ```
 #[must_use]
 pub struct App {

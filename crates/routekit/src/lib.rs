@@ -16,13 +16,15 @@
 //!
 //! ```no_run
 //! // src/main.rs
-//! routekit::routes!();
+//! # /*
+//! routekit::routes!(); // defines `routes()`, generated from app/ by build.rs
+//! # */
+//! # fn routes() -> routekit::RouteTable { routekit::RouteTable::new(vec![]) }
 //!
 //! #[tokio::main]
 //! async fn main() -> std::io::Result<()> {
 //!     routekit::App::new(routes()).serve().await
 //! }
-//! # mod hidden { pub fn routes() -> routekit::RouteTable { routekit::RouteTable::new(vec![]) } }
 //! ```
 //!
 //! Every error is JSON, `{"error":{"code":"…","message":"…"}}`, with a stable `code`: see
@@ -54,8 +56,11 @@ pub use http;
 /// Includes the router generated from `app/` by `routekit_codegen::generate()` in `build.rs`,
 /// defining `pub fn routes() -> routekit::RouteTable`.
 ///
-/// ```ignore
+/// ```no_run
+/// # /*
 /// routekit::routes!();
+/// # */
+/// # fn routes() -> routekit::RouteTable { routekit::RouteTable::new(vec![]) }
 ///
 /// let app = routekit::App::new(routes());
 /// ```
