@@ -1,0 +1,154 @@
+//! Rebuild tracking: a scratch crate with a `build.rs` is built with cargo, a route file is
+//! added, and the rebuilt server serves the new URL. A route mistake fails `cargo build` with
+//! the generator's message.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// A crate outside the workspace that depends on routekit by path. It shares the workspace's
+/// lock file and target directory, so nothing but the scratch crate itself is compiled.
+fn scratch_crate(dir: &Path) {
+    let ws = workspace();
+    write(
+        &dir.join("Cargo.toml"),
+        &format!(
+            "[package]\nname = \"routekit-scratch\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
+             [dependencies]\nroutekit = {{ path = {:?} }}\ntokio = {{ version = \"1\", features = [\"macros\", \"rt-multi-thread\"] }}\n\n\
+             [build-dependencies]\nroutekit-codegen = {{ path = {:?} }}\n\n[workspace]\n",
+            ws.join("crates/routekit"),
+            ws.join("crates/routekit-codegen"),
+        ),
+    );
+    std::fs::copy(ws.join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    write(
+        &dir.join("build.rs"),
+        "fn main() {\n    routekit_codegen::generate();\n}\n",
+    );
+    write(
+        &dir.join("src/main.rs"),
+        "routekit::routes!();\n\n#[tokio::main]\nasync fn main() -> std::io::Result<()> {\n    \
+         routekit::App::new(routes()).serve().await\n}\n",
+    );
+    write(
+        &dir.join("app/hello/route.rs"),
+        "pub async fn GET() -> routekit::Json<&'static str> {\n    routekit::Json(\"hello\")\n}\n",
+    );
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target"))
+}
+
+fn cargo_build(dir: &Path) -> std::process::Output {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    Command::new(cargo)
+        .args(["build", "--offline", "--quiet"])
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", target_dir())
+        .env_remove("RUSTFLAGS")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// Starts the scratch server on a random port and returns it with its base URL.
+async fn start() -> (tokio::process::Child, String) {
+    let mut child = tokio::process::Command::new(target_dir().join("debug/routekit-scratch"))
+        .env("PORT", "0")
+        .env("NO_COLOR", "1")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    loop {
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .expect("server exited before listening");
+        if let Some(at) = line.find("listening on ") {
+            let url = line[at + "listening on ".len()..].trim().to_owned();
+            // Keep draining the log so the server never blocks on a full pipe.
+            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            return (child, url);
+        }
+    }
+}
+
+async fn status(url: &str) -> u16 {
+    reqwest::get(url).await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn adding_a_route_file_is_picked_up_by_the_next_build() {
+    let dir = tempfile::tempdir().unwrap();
+    scratch_crate(dir.path());
+
+    let out = cargo_build(dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (mut server, url) = start().await;
+    assert_eq!(status(&format!("{url}/hello")).await, 200);
+    assert_eq!(status(&format!("{url}/bye")).await, 404);
+    server.kill().await.unwrap();
+
+    write(
+        &dir.path().join("app/bye/route.rs"),
+        "pub async fn GET() -> routekit::Json<&'static str> {\n    routekit::Json(\"bye\")\n}\n",
+    );
+    let out = cargo_build(dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (mut server, url) = start().await;
+    assert_eq!(status(&format!("{url}/bye")).await, 200);
+    server.kill().await.unwrap();
+
+    // A mistake fails the build, naming the file, the line and the fix.
+    write(
+        &dir.path().join("app/broken/route.rs"),
+        "pub async fn get() {}\n",
+    );
+    let out = cargo_build(dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("error: handler `get` is not uppercase"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--> app/broken/route.rs:1"), "{stderr}");
+    assert!(stderr.contains("use GET"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    // Removing the file makes the crate build again.
+    std::fs::remove_dir_all(dir.path().join("app/broken")).unwrap();
+    let out = cargo_build(dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
