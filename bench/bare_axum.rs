@@ -38,5 +38,7 @@ async fn main() -> std::io::Result<()> {
         });
     let port = std::env::var("PORT").unwrap_or_else(|_| "3001".to_owned());
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
+    // The load script reads the port from this line.
+    eprintln!("listening on http://{}", listener.local_addr()?);
     axum::serve(listener, app).await
 }

@@ -13,6 +13,9 @@ use crate::edge::Edge;
 use crate::error::ApiError;
 use crate::route::{RouteInfo, RouteTable};
 
+/// The service inside [`Edge`]: the router with the app's body limit.
+pub type AppService = <DefaultBodyLimit as Layer<Router>>::Service;
+
 /// The default largest request body: 1 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
@@ -70,11 +73,16 @@ impl App {
             }
             manifest.push(info);
         }
-        let mut router =
-            Router::new().fallback(|| async { ApiError::not_found("no route matches this URL") });
+        let mut next: Option<Router> = None;
         for level in levels.into_iter().rev() {
-            router = level.fallback_service(router);
+            next = Some(match next {
+                Some(next) => level.fallback_service(next),
+                None => {
+                    level.fallback(|| async { ApiError::not_found("no route matches this URL") })
+                }
+            });
         }
+        let router = next.expect("level 0 always exists");
         App {
             router,
             manifest,
@@ -132,15 +140,25 @@ impl App {
         &self.manifest
     }
 
-    /// The routes as a plain axum `Router` (no request ids, logs, panic handling or slash
-    /// redirects: those live in [`App::into_service`]).
+    /// The routes as a plain axum `Router`, with the body limit but without request ids,
+    /// logs, panic handling or slash redirects (those live in [`App::into_service`]), for
+    /// nesting in a larger axum app.
     pub fn into_router(self) -> Router {
         self.router.layer(DefaultBodyLimit::max(self.body_limit))
     }
 
     /// The whole app as one tower service, as [`App::serve`] runs it.
-    pub fn into_service(self) -> Edge<Router> {
-        Edge::new(self.into_router())
+    ///
+    /// ```
+    /// # let routes = routekit::RouteTable::new(vec![]);
+    /// let service = routekit::App::new(routes).into_service();
+    /// # fn is_service<S: tower::Service<routekit::axum::extract::Request> + Clone + Send>(_: &S) {}
+    /// # is_service(&service);
+    /// ```
+    pub fn into_service(self) -> Edge<AppService> {
+        // One body-limit layer around the whole router, rather than `Router::layer`, which
+        // would wrap every route separately; a route's own `BODY_LIMIT` layer still wins.
+        Edge::new(DefaultBodyLimit::max(self.body_limit).layer(self.router))
     }
 }
 

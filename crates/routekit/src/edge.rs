@@ -14,13 +14,13 @@ use axum::extract::{FromRequestParts, Request};
 use axum::response::{IntoResponse, Response};
 use futures_util::future::{CatchUnwind, FutureExt};
 use http::request::Parts;
-use http::{HeaderValue, Method, StatusCode, Uri, header};
+use http::{HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use tower::Service;
 
 use crate::error::ApiError;
 
 /// The request id header, read from a proxy when valid and always set on the response.
-pub const REQUEST_ID_HEADER: &str = "x-request-id";
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The id of the current request: the incoming `x-request-id` when it is a sane token,
 /// otherwise a fresh one. Echoed on the response and recorded on the request's log span.
@@ -43,7 +43,7 @@ impl RequestId {
     }
 
     fn from_request(headers: &http::HeaderMap) -> Self {
-        if let Some(value) = headers.get(REQUEST_ID_HEADER) {
+        if let Some(value) = headers.get(&REQUEST_ID_HEADER) {
             let bytes = value.as_bytes();
             let sane = !bytes.is_empty()
                 && bytes.len() <= 128
@@ -75,8 +75,18 @@ impl RequestId {
             u64::from_le_bytes(bytes)
         });
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let text = format!("{prefix:016x}{:08x}", n as u32);
-        RequestId(HeaderValue::from_str(&text).expect("hex is a valid header value"))
+        // 16 hex digits of prefix and 8 of counter, written without going through fmt.
+        let mut text = [0u8; 24];
+        let value = (u128::from(prefix) << 32) | u128::from(n as u32);
+        for (i, byte) in text.iter_mut().enumerate() {
+            *byte = b"0123456789abcdef"[((value >> ((23 - i) * 4)) & 0xf) as usize];
+        }
+        // `from_owner` makes the bytes shared from the start, so the clone for the response
+        // header is a reference count, not a copy.
+        RequestId(
+            HeaderValue::from_maybe_shared(bytes::Bytes::from_owner(text))
+                .expect("hex is a valid header value"),
+        )
     }
 }
 
@@ -118,10 +128,10 @@ where
     }
 
     fn call(&mut self, mut req: Request) -> Self::Future {
-        let start = Instant::now();
         let id = RequestId::from_request(req.headers());
+        // Clock reads and copies for the log line only when it will be written.
         let log = tracing::enabled!(target: "routekit::request", tracing::Level::INFO)
-            .then(|| (req.method().clone(), req.uri().clone()));
+            .then(|| (req.method().clone(), req.uri().clone(), Instant::now()));
         let span = tracing::info_span!(target: "routekit::request", "request", id = id.as_str());
 
         let state = if let Some(location) = trailing_slash_redirect(req.uri()) {
@@ -144,7 +154,6 @@ where
         EdgeFuture {
             state,
             id,
-            start,
             log,
             span,
         }
@@ -157,8 +166,7 @@ pin_project_lite::pin_project! {
         #[pin]
         state: State<F>,
         id: RequestId,
-        start: Instant,
-        log: Option<(Method, Uri)>,
+        log: Option<(Method, Uri, Instant)>,
         span: tracing::Span,
     }
 }
@@ -191,13 +199,13 @@ where
         response
             .headers_mut()
             .insert(REQUEST_ID_HEADER, this.id.0.clone());
-        if let Some((method, uri)) = this.log.take() {
+        if let Some((method, uri, start)) = this.log.take() {
             tracing::info!(
                 target: "routekit::request",
                 method = %method,
                 path = uri.path(),
                 status = response.status().as_u16(),
-                latency_us = this.start.elapsed().as_micros() as u64,
+                latency_us = start.elapsed().as_micros() as u64,
                 "response"
             );
         }

@@ -117,7 +117,22 @@ impl ApiError {
     /// assert_eq!(e.body(), r#"{"error":{"code":"not_found","message":"no such page"}}"#);
     /// ```
     pub fn body(&self) -> String {
-        serde_json::json!({ "error": { "code": self.code, "message": self.message } }).to_string()
+        #[derive(serde::Serialize)]
+        struct Body<'a> {
+            error: Inner<'a>,
+        }
+        #[derive(serde::Serialize)]
+        struct Inner<'a> {
+            code: &'a str,
+            message: &'a str,
+        }
+        let body = Body {
+            error: Inner {
+                code: &self.code,
+                message: &self.message,
+            },
+        };
+        serde_json::to_string(&body).expect("strings always serialize")
     }
 }
 
@@ -171,7 +186,8 @@ impl IntoResponse for ApiError {
 }
 
 pub(crate) fn json_error_response(status: StatusCode, body: String) -> Response {
-    let mut res = (status, body).into_response();
+    let mut res = Response::new(axum::body::Body::from(body));
+    *res.status_mut() = status;
     res.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),

@@ -39,7 +39,7 @@ mod redirect;
 mod route;
 mod serve;
 
-pub use app::{App, DEFAULT_BODY_LIMIT};
+pub use app::{App, AppService, DEFAULT_BODY_LIMIT};
 pub use edge::{Edge, EdgeFuture, REQUEST_ID_HEADER, RequestId};
 pub use error::{ApiError, ApiResult};
 pub use extract::{Path, Query, Segments};
