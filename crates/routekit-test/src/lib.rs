@@ -106,3 +106,70 @@ pub fn client() -> reqwest::Client {
         .build()
         .expect("build reqwest client")
 }
+
+/// A server binary started with `PORT=0`, its URL read from its `listening on …` log line.
+///
+/// ```no_run
+/// # async fn t() {
+/// let mut server = routekit_test::ServerProcess::start("target/debug/saas", &[]).await;
+/// let res = reqwest::get(format!("{}/hello", server.url())).await.unwrap();
+/// assert!(server.terminate().await.success());
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct ServerProcess {
+    child: tokio::process::Child,
+    url: String,
+    lines: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+}
+
+impl ServerProcess {
+    /// Starts `bin` with `PORT=0`, `NO_COLOR=1`, `RUST_LOG=info` and `env`, and waits for the
+    /// line that says where it listens. The process is killed if this value is dropped.
+    pub async fn start(bin: impl AsRef<std::ffi::OsStr>, env: &[(&str, &str)]) -> ServerProcess {
+        use tokio::io::AsyncBufReadExt;
+        let mut command = tokio::process::Command::new(bin);
+        command
+            .env("PORT", "0")
+            .env("NO_COLOR", "1")
+            .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = command.spawn().expect("start the server binary");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let url = loop {
+            let line = lines
+                .next_line()
+                .await
+                .expect("read server output")
+                .expect("server exited before listening");
+            if let Some(at) = line.find("listening on ") {
+                break line[at + "listening on ".len()..].trim().to_owned();
+            }
+        };
+        ServerProcess { child, url, lines }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The next line the server writes to stdout (its log), or `None` once it has exited.
+    pub async fn next_line(&mut self) -> Option<String> {
+        self.lines.next_line().await.ok().flatten()
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub async fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().expect("server still running").to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -TERM {pid} failed");
+        self.child.wait().await.expect("wait for the server")
+    }
+}

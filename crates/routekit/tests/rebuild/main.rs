@@ -5,8 +5,6 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use tokio::io::{AsyncBufReadExt, BufReader};
-
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
@@ -67,30 +65,8 @@ fn cargo_build(dir: &Path) -> std::process::Output {
         .unwrap()
 }
 
-/// Starts the scratch server on a random port and returns it with its base URL.
-async fn start() -> (tokio::process::Child, String) {
-    let mut child = tokio::process::Command::new(target_dir().join("debug/routekit-scratch"))
-        .env("PORT", "0")
-        .env("NO_COLOR", "1")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    loop {
-        let line = lines
-            .next_line()
-            .await
-            .unwrap()
-            .expect("server exited before listening");
-        if let Some(at) = line.find("listening on ") {
-            let url = line[at + "listening on ".len()..].trim().to_owned();
-            // Keep draining the log so the server never blocks on a full pipe.
-            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-            return (child, url);
-        }
-    }
+async fn start() -> routekit_test::ServerProcess {
+    routekit_test::ServerProcess::start(target_dir().join("debug/routekit-scratch"), &[]).await
 }
 
 async fn status(url: &str) -> u16 {
@@ -108,10 +84,10 @@ async fn adding_a_route_file_is_picked_up_by_the_next_build() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let (mut server, url) = start().await;
-    assert_eq!(status(&format!("{url}/hello")).await, 200);
-    assert_eq!(status(&format!("{url}/bye")).await, 404);
-    server.kill().await.unwrap();
+    let server = start().await;
+    assert_eq!(status(&format!("{}/hello", server.url())).await, 200);
+    assert_eq!(status(&format!("{}/bye", server.url())).await, 404);
+    assert!(server.terminate().await.success());
 
     write(
         &dir.path().join("app/bye/route.rs"),
@@ -123,9 +99,9 @@ async fn adding_a_route_file_is_picked_up_by_the_next_build() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let (mut server, url) = start().await;
-    assert_eq!(status(&format!("{url}/bye")).await, 200);
-    server.kill().await.unwrap();
+    let server = start().await;
+    assert_eq!(status(&format!("{}/bye", server.url())).await, 200);
+    assert!(server.terminate().await.success());
 
     // A mistake fails the build, naming the file, the line and the fix.
     write(

@@ -102,36 +102,17 @@ async fn shutdown_finishes_in_flight_requests() {
 
 #[tokio::test]
 async fn the_server_binary_serves_and_stops_on_sigterm() {
-    let bin = env!("CARGO_BIN_EXE_saas");
-    let mut child = tokio::process::Command::new(bin)
-        .env("PORT", "0")
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
-    let url = loop {
-        let line = lines
-            .next_line()
-            .await
-            .unwrap()
-            .expect("server exited before listening");
-        if let Some(at) = line.find("listening on ") {
-            break line[at + "listening on ".len()..].trim().to_owned();
-        }
-    };
+    let mut server = routekit_test::ServerProcess::start(env!("CARGO_BIN_EXE_saas"), &[]).await;
     let res = routekit_test::client()
-        .get(format!("{url}/hello"))
+        .get(format!("{}/hello", server.url()))
+        .header("cookie", "session=secret-cookie")
         .send()
         .await
         .unwrap();
     assert_eq!(res.text().await.unwrap(), r#"{"text":"Hello"}"#);
     // Request logs carry method, path, status and latency, never bodies or cookies.
     let log = loop {
-        let line = lines.next_line().await.unwrap().unwrap();
+        let line = server.next_line().await.expect("server log");
         if line.contains("path=\"/hello\"") || line.contains("path=/hello") {
             break line;
         }
@@ -140,13 +121,8 @@ async fn the_server_binary_serves_and_stops_on_sigterm() {
         log.contains("status=200") && log.contains("method=GET") && log.contains("latency_us="),
         "{log}"
     );
-    let pid = child.id().unwrap().to_string();
-    let kill = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let status = child.wait().await.unwrap();
+    assert!(!log.contains("secret-cookie"), "{log}");
+    let status = server.terminate().await;
     assert!(status.success(), "graceful exit, got {status}");
 }
 
