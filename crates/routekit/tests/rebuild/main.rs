@@ -65,6 +65,15 @@ fn cargo_build(dir: &Path) -> std::process::Output {
         .unwrap()
 }
 
+fn build_ok(dir: &Path) {
+    let out = cargo_build(dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 async fn start() -> routekit_test::ServerProcess {
     routekit_test::ServerProcess::start(target_dir().join("debug/routekit-scratch"), &[]).await
 }
@@ -78,12 +87,7 @@ async fn adding_a_route_file_is_picked_up_by_the_next_build() {
     let dir = tempfile::tempdir().unwrap();
     scratch_crate(dir.path());
 
-    let out = cargo_build(dir.path());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    build_ok(dir.path());
     let server = start().await;
     assert_eq!(status(&format!("{}/hello", server.url())).await, 200);
     assert_eq!(status(&format!("{}/bye", server.url())).await, 404);
@@ -93,12 +97,7 @@ async fn adding_a_route_file_is_picked_up_by_the_next_build() {
         &dir.path().join("app/bye/route.rs"),
         "pub async fn GET() -> routekit::Json<&'static str> {\n    routekit::Json(\"bye\")\n}\n",
     );
-    let out = cargo_build(dir.path());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    build_ok(dir.path());
     let server = start().await;
     assert_eq!(status(&format!("{}/bye", server.url())).await, 200);
     assert!(server.terminate().await.success());
@@ -121,10 +120,5 @@ async fn adding_a_route_file_is_picked_up_by_the_next_build() {
 
     // Removing the file makes the crate build again.
     std::fs::remove_dir_all(dir.path().join("app/broken")).unwrap();
-    let out = cargo_build(dir.path());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    build_ok(dir.path());
 }
