@@ -3,7 +3,7 @@
 use routekit::axum::{Router, routing::get};
 use serde_json::json;
 
-use crate::helpers::{assert_error, get_json, spawn, spawn_with};
+use crate::helpers::{assert_error, get_json, post_raw_json, spawn, spawn_with};
 
 fn item() -> serde_json::Value {
     json!({ "name": "Widget", "quantity": 3, "tags": ["blue"] })
@@ -51,13 +51,7 @@ async fn unknown_url_is_404_not_found() {
 async fn json_syntax_error_is_400() {
     let server = spawn().await;
     for body in ["{", "{\"name\": }", "[1,]", "{} {}", ""] {
-        let res = server
-            .post("/api/items")
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+        let res = post_raw_json(&server, body).await;
         assert_error(res, 400, "invalid_json").await;
     }
 }
@@ -66,13 +60,7 @@ async fn json_syntax_error_is_400() {
 async fn deeply_nested_json_is_400_not_a_crash() {
     let server = spawn().await;
     let body = format!("{{\"name\":{}}}", "[".repeat(5000));
-    let res = server
-        .post("/api/items")
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let res = post_raw_json(&server, body).await;
     assert_error(res, 400, "invalid_json").await;
 }
 

@@ -62,3 +62,17 @@ pub(crate) async fn raw_get(server: &TestServer, path: &str) -> (u16, Value) {
         .unwrap_or_default();
     (status, serde_json::from_str(body).unwrap_or(Value::Null))
 }
+
+/// POSTs `body` as-is to `/api/items` with `Content-Type: application/json`.
+pub(crate) async fn post_raw_json(
+    server: &TestServer,
+    body: impl Into<reqwest::Body>,
+) -> reqwest::Response {
+    server
+        .post("/api/items")
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
