@@ -74,15 +74,19 @@ impl fmt::Display for Method {
 pub enum Setting {
     /// `pub const BODY_LIMIT: usize = …;` — the largest request body this route accepts.
     BodyLimit,
+    /// `pub const CSRF: bool = false;` — exempts the route's mutations from the CSRF check
+    /// (webhooks that authenticate with a signature).
+    Csrf,
 }
 
 impl Setting {
-    const ALL: [Setting; 1] = [Setting::BodyLimit];
+    const ALL: [Setting; 2] = [Setting::BodyLimit, Setting::Csrf];
 
     /// The constant's name in `route.rs`.
     pub fn const_name(self) -> &'static str {
         match self {
             Setting::BodyLimit => "BODY_LIMIT",
+            Setting::Csrf => "CSRF",
         }
     }
 
@@ -90,6 +94,7 @@ impl Setting {
     pub fn builder_method(self) -> &'static str {
         match self {
             Setting::BodyLimit => "body_limit",
+            Setting::Csrf => "csrf",
         }
     }
 }
@@ -369,13 +374,13 @@ mod tests {
     #[test]
     fn handlers_and_settings_are_read_with_lines() {
         let src = "use routekit::Json;\n\npub async fn POST() {}\npub async fn GET() {}\n\
-                   pub const BODY_LIMIT: usize = 10;\nfn get() {}\npub use other::x as DELETE;\n";
+                   pub const BODY_LIMIT: usize = 10;\npub const CSRF: bool = false;\nfn get() {}\npub use other::x as DELETE;\n";
         let (handlers, settings) = read_exports(src, "app/route.rs").unwrap();
         assert_eq!(
             handlers,
-            vec![(Method::Delete, 7), (Method::Get, 4), (Method::Post, 3)]
+            vec![(Method::Delete, 8), (Method::Get, 4), (Method::Post, 3)]
         );
-        assert_eq!(settings, vec![Setting::BodyLimit]);
+        assert_eq!(settings, vec![Setting::BodyLimit, Setting::Csrf]);
     }
 
     #[test]

@@ -7,11 +7,12 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::response::{IntoResponse, Response};
 use axum::routing::Route as AxumRoute;
 use http::{HeaderValue, Method, StatusCode, header};
+use routekit_csrf::{CsrfConfig, CsrfLayer, TOKEN_PATH, token_endpoint};
 use tower::{Layer, Service};
 
 use crate::edge::Edge;
 use crate::error::ApiError;
-use crate::route::{RouteInfo, RouteTable};
+use crate::route::{Route, RouteInfo, RouteTable};
 
 /// The service inside [`Edge`]: the router with the app's body limit.
 pub type AppService = <DefaultBodyLimit as Layer<Router>>::Service;
@@ -36,58 +37,83 @@ pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// ```
 #[must_use]
 pub struct App {
-    router: Router,
+    routes: Vec<Route>,
     manifest: Vec<RouteInfo>,
+    /// `merge` and `layer` calls, replayed in order when the router is built.
+    steps: Vec<Step>,
     body_limit: usize,
+    csrf: Option<CsrfConfig>,
 }
 
+type Step = Box<dyn FnOnce(Router, Option<&CsrfLayer>) -> Router + Send>;
+
+/// `ROUTEKIT_CSRF`: `on` (default) or `off`, the environment's switch for CSRF protection.
+pub const CSRF_VAR: &str = "ROUTEKIT_CSRF";
+
 impl App {
-    /// An app serving the given routes.
+    /// An app serving the given routes, with CSRF protection configured from the environment
+    /// (`ROUTEKIT_CSRF`, [`routekit_csrf::TRUSTED_ORIGINS_VAR`],
+    /// [`routekit_csrf::COOKIE_MODE_VAR`]).
+    ///
+    /// # Panics
+    ///
+    /// If one of those variables has a value it cannot take: a protection setting is never
+    /// guessed.
     pub fn new(routes: RouteTable) -> Self {
-        // Level 0 holds almost every route; fallback levels are tried in order when nothing
-        // on the levels before them matches.
-        let mut levels = vec![Router::new()];
-        let mut manifest = Vec::new();
-        for route in routes.into_routes() {
-            let (info, mut methods) = route.into_parts();
-            let allow = HeaderValue::from_str(&info.allow).expect("method names are header-safe");
-            if !info.methods.contains(&Method::OPTIONS) {
-                let allow = allow.clone();
-                methods = methods.options(move || async move {
-                    (StatusCode::NO_CONTENT, [(header::ALLOW, allow)])
-                });
-            }
-            methods = methods
-                .fallback(move |method: Method| async move { method_not_allowed(&method, allow) });
-            if let Some(limit) = info.settings.body_limit {
-                methods = methods.layer(DefaultBodyLimit::max(limit));
-            }
-            for pattern in info.patterns {
-                levels[0] = std::mem::take(&mut levels[0]).route(pattern, methods.clone());
-            }
-            for &(pattern, level) in &info.fallback_patterns {
-                if levels.len() <= level {
-                    levels.resize_with(level + 1, Router::new);
-                }
-                levels[level] = std::mem::take(&mut levels[level]).route(pattern, methods.clone());
-            }
-            manifest.push(info);
-        }
-        let mut next: Option<Router> = None;
-        for level in levels.into_iter().rev() {
-            next = Some(match next {
-                Some(next) => level.fallback_service(next),
-                None => {
-                    level.fallback(|| async { ApiError::not_found("no route matches this URL") })
-                }
-            });
-        }
-        let router = next.expect("level 0 always exists");
+        let routes = routes.into_routes();
+        let manifest = routes.iter().map(Route::info).collect();
+        let csrf = match csrf_switch(std::env::var(CSRF_VAR).ok().as_deref()) {
+            Ok(false) => None,
+            Ok(true) => Some(CsrfConfig::from_env().unwrap_or_else(|e| panic!("{e}"))),
+            Err(e) => panic!("{e}"),
+        };
         App {
-            router,
+            routes,
             manifest,
+            steps: Vec::new(),
             body_limit: DEFAULT_BODY_LIMIT,
+            csrf,
         }
+    }
+
+    /// Switches CSRF protection on (with the settings from the environment, unless
+    /// [`App::csrf_config`] gave others) or off for the whole app. It is on by default.
+    ///
+    /// ```
+    /// # let routes = routekit::RouteTable::new(vec![]);
+    /// let app = routekit::App::new(routes).csrf(false);
+    /// assert!(!app.csrf_enabled());
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When switching on, if the environment's CSRF settings are invalid (as [`App::new`]).
+    pub fn csrf(mut self, on: bool) -> Self {
+        self.csrf = match (on, self.csrf.take()) {
+            (false, _) => None,
+            (true, Some(config)) => Some(config),
+            (true, None) => Some(CsrfConfig::from_env().unwrap_or_else(|e| panic!("{e}"))),
+        };
+        self
+    }
+
+    /// Switches CSRF protection on with the given settings.
+    ///
+    /// ```
+    /// use routekit::csrf::CsrfConfig;
+    /// # let routes = routekit::RouteTable::new(vec![]);
+    /// let config = CsrfConfig::new().add_trusted_origin("https://admin.example.com")?;
+    /// let app = routekit::App::new(routes).csrf_config(config);
+    /// # Ok::<(), routekit::csrf::CsrfConfigError>(())
+    /// ```
+    pub fn csrf_config(mut self, config: CsrfConfig) -> Self {
+        self.csrf = Some(config);
+        self
+    }
+
+    /// Whether mutations are CSRF-checked (routes with `CSRF = false` aside).
+    pub fn csrf_enabled(&self) -> bool {
+        self.csrf.is_some()
     }
 
     /// Sets the app-wide request body limit (default 1 MiB); a route's `BODY_LIMIT` wins.
@@ -108,8 +134,18 @@ impl App {
     /// # let routes = routekit::RouteTable::new(vec![]);
     /// let app = routekit::App::new(routes).merge(Router::new().route("/healthz", get(|| async { "ok" })));
     /// ```
+    ///
+    /// Merged routes are CSRF-checked like generated ones, every method included.
     pub fn merge(mut self, router: Router) -> Self {
-        self.router = self.router.merge(router);
+        self.steps
+            .push(Box::new(move |app: Router, csrf: Option<&CsrfLayer>| {
+                // `Router::layer`, not `route_layer`: it also covers `any()` handlers, which
+                // take extension methods through the method router's fallback.
+                app.merge(match csrf {
+                    Some(csrf) => router.layer(csrf.clone()),
+                    None => router,
+                })
+            }));
         self
     }
 
@@ -131,7 +167,10 @@ impl App {
         <L::Service as Service<Request>>::Error: Into<Infallible> + 'static,
         <L::Service as Service<Request>>::Future: Send + 'static,
     {
-        self.router = self.router.layer(layer);
+        self.steps
+            .push(Box::new(move |app: Router, _: Option<&CsrfLayer>| {
+                app.layer(layer)
+            }));
         self
     }
 
@@ -144,7 +183,8 @@ impl App {
     /// logs, panic handling or slash redirects (those live in [`App::into_service`]), for
     /// nesting in a larger axum app.
     pub fn into_router(self) -> Router {
-        self.router.layer(DefaultBodyLimit::max(self.body_limit))
+        let body_limit = self.body_limit;
+        self.build().layer(DefaultBodyLimit::max(body_limit))
     }
 
     /// The whole app as one tower service, as [`App::serve`] runs it.
@@ -158,8 +198,79 @@ impl App {
     pub fn into_service(self) -> Edge<AppService> {
         // One body-limit layer around the whole router, rather than `Router::layer`, which
         // would wrap every route separately; a route's own `BODY_LIMIT` layer still wins.
-        Edge::new(DefaultBodyLimit::max(self.body_limit).layer(self.router))
+        let body_limit = self.body_limit;
+        Edge::new(DefaultBodyLimit::max(body_limit).layer(self.build()))
     }
+
+    /// The router: generated routes (each behind its own CSRF layer, so a route's `CSRF`
+    /// setting applies to it alone), then the token endpoint, then `merge` and `layer` calls
+    /// in the order they were made.
+    fn build(self) -> Router {
+        let csrf = self.csrf.map(CsrfLayer::new);
+        let mut routes = self.routes;
+        if csrf.is_some() {
+            routes.push(Route::new(TOKEN_PATH, "(routekit)", &[TOKEN_PATH]).get(token_endpoint));
+        }
+        let mut router = route_levels(routes, csrf.as_ref());
+        for step in self.steps {
+            router = step(router, csrf.as_ref());
+        }
+        router
+    }
+}
+
+/// Parses the `ROUTEKIT_CSRF` switch.
+fn csrf_switch(value: Option<&str>) -> Result<bool, String> {
+    match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("" | "on" | "true" | "1") => Ok(true),
+        Some("off" | "false" | "0") => Ok(false),
+        Some(_) => Err(format!("{CSRF_VAR} must be `on` or `off`")),
+    }
+}
+
+/// The generated routes on level 0 and the fallback levels, chained so that each level is
+/// tried only when the ones before it have no match.
+fn route_levels(routes: Vec<Route>, csrf: Option<&CsrfLayer>) -> Router {
+    let exempt = csrf.map(CsrfLayer::exempt);
+    let mut levels = vec![Router::new()];
+    for route in routes {
+        let (info, mut methods) = route.into_parts();
+        let allow = HeaderValue::from_str(&info.allow).expect("method names are header-safe");
+        if !info.methods.contains(&Method::OPTIONS) {
+            let allow = allow.clone();
+            methods = methods
+                .options(move || async move { (StatusCode::NO_CONTENT, [(header::ALLOW, allow)]) });
+        }
+        // `route_layer`: methods the file does not export get their 405 without a CSRF check.
+        match (csrf, &exempt) {
+            (Some(csrf), _) if info.settings.csrf => methods = methods.route_layer(csrf.clone()),
+            (Some(_), Some(exempt)) => methods = methods.route_layer(exempt.clone()),
+            _ => {}
+        }
+        methods = methods
+            .fallback(move |method: Method| async move { method_not_allowed(&method, allow) });
+        if let Some(limit) = info.settings.body_limit {
+            // Outside the CSRF layer, which reads form and JSON bodies within this limit.
+            methods = methods.layer(DefaultBodyLimit::max(limit));
+        }
+        for pattern in info.patterns {
+            levels[0] = std::mem::take(&mut levels[0]).route(pattern, methods.clone());
+        }
+        for &(pattern, level) in &info.fallback_patterns {
+            if levels.len() <= level {
+                levels.resize_with(level + 1, Router::new);
+            }
+            levels[level] = std::mem::take(&mut levels[level]).route(pattern, methods.clone());
+        }
+    }
+    let mut next: Option<Router> = None;
+    for level in levels.into_iter().rev() {
+        next = Some(match next {
+            Some(next) => level.fallback_service(next),
+            None => level.fallback(|| async { ApiError::not_found("no route matches this URL") }),
+        });
+    }
+    next.expect("level 0 always exists")
 }
 
 fn method_not_allowed(method: &Method, allow: HeaderValue) -> Response {
@@ -178,6 +289,7 @@ impl std::fmt::Debug for App {
         f.debug_struct("App")
             .field("manifest", &self.manifest)
             .field("body_limit", &self.body_limit)
+            .field("csrf", &self.csrf)
             .finish_non_exhaustive()
     }
 }

@@ -36,10 +36,11 @@ mod error;
 mod extract;
 mod json;
 mod redirect;
+mod report;
 mod route;
 mod serve;
 
-pub use app::{App, AppService, DEFAULT_BODY_LIMIT};
+pub use app::{App, AppService, CSRF_VAR, DEFAULT_BODY_LIMIT};
 pub use edge::{Edge, EdgeFuture, REQUEST_ID_HEADER, RequestId};
 pub use error::{ApiError, ApiResult};
 pub use extract::{Path, Query, Segments};
@@ -47,6 +48,11 @@ pub use json::Json;
 pub use redirect::Redirect;
 pub use route::{Route, RouteInfo, RouteSettings, RouteTable};
 pub use serve::{bind_address, init_logging, serve_with_shutdown, shutdown_signal};
+
+/// CSRF protection ([`routekit_csrf`]): on by default in every [`App`]. Handlers take
+/// [`CsrfToken`] to put the token into forms; see [`App::csrf`] to switch it off.
+pub use routekit_csrf as csrf;
+pub use routekit_csrf::CsrfToken;
 
 /// The axum version routekit is built on, for extractors and responses a route needs.
 pub use axum;

@@ -26,12 +26,30 @@ pub struct Route {
 }
 
 /// Per-route settings, declared as `pub const` items in `route.rs`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// ```
+/// let settings = routekit::RouteSettings::default();
+/// assert_eq!(settings.body_limit, None);
+/// assert!(settings.csrf, "mutations are CSRF-checked unless a route says otherwise");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RouteSettings {
     /// `pub const BODY_LIMIT: usize`: the largest body this route accepts, overriding the
     /// app-wide limit.
     pub body_limit: Option<usize>,
+    /// `pub const CSRF: bool`: whether the route's mutations need a CSRF token (default
+    /// `true`; `false` for webhooks that authenticate with a signature instead).
+    pub csrf: bool,
+}
+
+impl Default for RouteSettings {
+    fn default() -> Self {
+        RouteSettings {
+            body_limit: None,
+            csrf: true,
+        }
+    }
 }
 
 /// What the manifest says of one route.
@@ -122,6 +140,21 @@ impl Route {
     /// Sets the largest request body this route accepts.
     pub fn body_limit(mut self, bytes: usize) -> Self {
         self.settings.body_limit = Some(bytes);
+        self
+    }
+
+    /// Whether the route's mutations need a CSRF token; `false` exempts them (the route
+    /// still hands out tokens and fills in meta tags).
+    ///
+    /// ```
+    /// # async fn h() {}
+    /// let route = routekit::Route::new("/api/webhook", "app/api/webhook/route.rs", &["/api/webhook"])
+    ///     .post(h)
+    ///     .csrf(false);
+    /// assert!(!route.info().settings.csrf);
+    /// ```
+    pub fn csrf(mut self, checked: bool) -> Self {
+        self.settings.csrf = checked;
         self
     }
 

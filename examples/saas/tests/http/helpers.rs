@@ -3,14 +3,20 @@
 use routekit_test::TestServer;
 use serde_json::Value;
 
-/// The example app on a fresh port.
+/// The example app on a fresh port, with a client that sends a CSRF token.
 pub(crate) async fn spawn() -> TestServer {
-    TestServer::spawn(saas::app().into_service()).await
+    TestServer::spawn(saas::app().into_service())
+        .await
+        .with_csrf()
+        .await
 }
 
 /// The example app with extra routes merged in (for behaviour the example has no route for).
 pub(crate) async fn spawn_with(extra: routekit::axum::Router) -> TestServer {
-    TestServer::spawn(saas::app().merge(extra).into_service()).await
+    TestServer::spawn(saas::app().merge(extra).into_service())
+        .await
+        .with_csrf()
+        .await
 }
 
 /// Asserts a JSON error body with `code`, and returns the response's headers.

@@ -1,0 +1,341 @@
+//! The tower layer: checks every mutation, hands tokens to handlers and pages.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use axum::body::{Body, HttpBody};
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
+use futures_util::future::BoxFuture;
+use http::{HeaderMap, Method, StatusCode, header};
+use http_body_util::BodyExt;
+use pin_project_lite::pin_project;
+use tower::{Layer, Service};
+
+use crate::config::CsrfConfig;
+use crate::context::CsrfContext;
+use crate::error::{CsrfError, json_error};
+use crate::html;
+use crate::origin::{self, CookieSpec};
+use crate::source;
+use crate::token::CsrfSecret;
+
+/// HTML pages larger than this are served without the meta tag rather than buffered.
+const MAX_HTML_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Applies [`Csrf`]: every request whose method is not GET, HEAD or OPTIONS needs a valid
+/// token (header `X-CSRF-Token`, form field or JSON field `csrf_token`) and must not come
+/// from another site, or it gets 403 JSON and the inner service never runs.
+///
+/// Requests that carry no cookies and authenticate with `Authorization: Bearer` are exempt.
+/// Tokens reach pages through the [`CsrfToken`](crate::CsrfToken) extractor, the
+/// `<meta name="csrf-token">` tag inserted into every HTML page that has a `<head>`, and
+/// [`token_endpoint`](crate::token_endpoint).
+///
+/// ```
+/// use axum::{Router, routing::post};
+/// use routekit_csrf::{CsrfConfig, CsrfLayer};
+///
+/// let csrf = CsrfLayer::new(CsrfConfig::new());
+/// let checked = Router::new()
+///     .route("/api/items", post(|| async { "created" }))
+///     .layer(csrf.clone());
+/// // A webhook authenticates with its own signature: tokens are handed out, not checked.
+/// let webhooks = Router::new()
+///     .route("/api/webhook", post(|| async { "ok" }))
+///     .layer(csrf.exempt());
+/// let app: Router = checked.merge(webhooks);
+/// ```
+#[derive(Debug, Clone)]
+pub struct CsrfLayer {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    config: CsrfConfig,
+    verify: bool,
+}
+
+impl CsrfLayer {
+    /// A layer that checks mutations.
+    pub fn new(config: CsrfConfig) -> Self {
+        CsrfLayer {
+            shared: Arc::new(Shared {
+                config,
+                verify: true,
+            }),
+        }
+    }
+
+    /// The same layer for exempt routes: it still hands out tokens and fills in meta tags,
+    /// but checks nothing. Wrap the exempt routes with it *instead of* the checking layer
+    /// (a checking layer around them would still check). routekit layers each route on its
+    /// own, so there `pub const CSRF: bool = false;` in `route.rs` is all it takes.
+    pub fn exempt(&self) -> Self {
+        CsrfLayer {
+            shared: Arc::new(Shared {
+                config: self.shared.config.clone(),
+                verify: false,
+            }),
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &CsrfConfig {
+        &self.shared.config
+    }
+
+    /// Whether this layer checks mutations (`false` for [`CsrfLayer::exempt`]).
+    pub fn verifies(&self) -> bool {
+        self.shared.verify
+    }
+}
+
+impl<S> Layer<S> for CsrfLayer {
+    type Service = Csrf<S>;
+
+    fn layer(&self, inner: S) -> Csrf<S> {
+        Csrf {
+            inner,
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+/// The CSRF middleware; see [`CsrfLayer`].
+#[derive(Debug, Clone)]
+pub struct Csrf<S> {
+    inner: S,
+    shared: Arc<Shared>,
+}
+
+/// GET, HEAD and OPTIONS change nothing; everything else, extension methods included, is
+/// checked.
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// The token check proper. An empty header counts as no token.
+fn verify(secret: Option<&CsrfSecret>, token: &str) -> Result<(), CsrfError> {
+    if token.is_empty() {
+        return Err(CsrfError::TokenMissing);
+    }
+    match secret {
+        Some(secret) if secret.verify(token) => Ok(()),
+        _ => Err(CsrfError::TokenInvalid),
+    }
+}
+
+fn refuse(method: &Method, uri: &http::Uri, error: CsrfError, reason: &'static str) -> Response {
+    // The token and cookie values stay out of the log.
+    tracing::warn!(
+        target: "routekit::csrf",
+        code = error.code(),
+        reason,
+        method = %method,
+        path = uri.path(),
+        "CSRF check refused a request",
+    );
+    error.into_response()
+}
+
+impl<S> Service<Request> for Csrf<S>
+where
+    S: Service<Request, Response = Response> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        let config = &self.shared.config;
+        let headers = req.headers();
+        let spec = CookieSpec::for_request(headers, req.uri(), config.cookie_mode());
+        let secret = origin::cookie(headers, spec.name).and_then(CsrfSecret::from_cookie_value);
+        let checked =
+            self.shared.verify && !is_safe(req.method()) && !origin::is_bearer_only(headers);
+        if checked {
+            if let Err(reason) = origin::check(headers, req.uri(), config) {
+                let res = refuse(req.method(), req.uri(), CsrfError::OriginRejected, reason);
+                return ResponseFuture::ready(res);
+            }
+            if let Some(token) = source::header_token(headers) {
+                if let Err(e) = verify(secret.as_ref(), token) {
+                    let res = refuse(req.method(), req.uri(), e, "header token");
+                    return ResponseFuture::ready(res);
+                }
+            } else if let Some(kind) = source::body_kind(headers) {
+                // The token is in the body: read it, check it, then hand the handler a body
+                // it can read again. `call` must use the service that was polled ready.
+                let clone = self.inner.clone();
+                let inner = std::mem::replace(&mut self.inner, clone);
+                return ResponseFuture::boxed(check_body(inner, req, kind, spec, secret));
+            } else {
+                let res = refuse(req.method(), req.uri(), CsrfError::TokenMissing, "no token");
+                return ResponseFuture::ready(res);
+            }
+        }
+        let context = CsrfContext::new(spec, secret);
+        req.extensions_mut().insert(context.clone());
+        ResponseFuture::inner(self.inner.call(req), context)
+    }
+}
+
+async fn check_body<S>(
+    mut inner: S,
+    req: Request,
+    kind: source::BodyKind,
+    spec: CookieSpec,
+    secret: Option<CsrfSecret>,
+) -> Result<Response, S::Error>
+where
+    S: Service<Request, Response = Response>,
+{
+    let (mut req, bytes) = match source::buffer(req).await {
+        Ok(buffered) => buffered,
+        Err(res) => return Ok(res),
+    };
+    let token = source::body_token(&kind, &bytes).await;
+    let checked = match token {
+        Some(token) => verify(secret.as_ref(), &token),
+        None => Err(CsrfError::TokenMissing),
+    };
+    if let Err(e) = checked {
+        return Ok(refuse(req.method(), req.uri(), e, "body token"));
+    }
+    let context = CsrfContext::new(spec, secret);
+    req.extensions_mut().insert(context.clone());
+    let res = inner.call(req).await?;
+    Ok(finish(res, context).await)
+}
+
+/// Whether a response is an HTML page the meta tag can go into: `text/html`, not compressed,
+/// of a known size within [`MAX_HTML_BYTES`].
+fn wants_meta(res: &Response) -> bool {
+    let headers: &HeaderMap = res.headers();
+    let is_html = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .is_some_and(|m| m.type_() == mime::TEXT && m.subtype() == mime::HTML);
+    let encoded = headers
+        .get(header::CONTENT_ENCODING)
+        .is_some_and(|v| v != "identity");
+    let sized = res
+        .body()
+        .size_hint()
+        .exact()
+        .is_some_and(|n| n > 0 && n <= MAX_HTML_BYTES);
+    is_html && !encoded && sized && res.status() != StatusCode::NOT_MODIFIED
+}
+
+async fn finish(res: Response, context: CsrfContext) -> Response {
+    let mut res = if wants_meta(&res) {
+        with_meta(res, &context).await
+    } else {
+        res
+    };
+    context.finish(&mut res);
+    res
+}
+
+async fn with_meta(res: Response, context: &CsrfContext) -> Response {
+    let (mut parts, body) = res.into_parts();
+    let page = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) => {
+            tracing::error!(target: "routekit::csrf", error = %e, "HTML response body failed");
+            return json_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error",
+            );
+        }
+    };
+    let body = match html::inject_meta(&page, || context.issue()) {
+        Some(page) => {
+            parts.headers.remove(header::CONTENT_LENGTH);
+            Body::from(page)
+        }
+        None => Body::from(page),
+    };
+    Response::from_parts(parts, body)
+}
+
+pin_project! {
+    /// The response future of [`Csrf`].
+    pub struct ResponseFuture<F, E> {
+        #[pin]
+        state: State<F, E>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<F, E> {
+        // The common case: no body to read, no page to rewrite.
+        Inner { #[pin] fut: F, context: Option<CsrfContext> },
+        Boxed { fut: BoxFuture<'static, Result<Response, E>> },
+    }
+}
+
+impl<F, E> ResponseFuture<F, E> {
+    fn inner(fut: F, context: CsrfContext) -> Self {
+        ResponseFuture {
+            state: State::Inner {
+                fut,
+                context: Some(context),
+            },
+        }
+    }
+
+    fn boxed(fut: impl Future<Output = Result<Response, E>> + Send + 'static) -> Self {
+        ResponseFuture {
+            state: State::Boxed { fut: Box::pin(fut) },
+        }
+    }
+
+    fn ready(res: Response) -> Self
+    where
+        E: Send + 'static,
+    {
+        Self::boxed(std::future::ready(Ok(res)))
+    }
+}
+
+impl<F, E> Future for ResponseFuture<F, E>
+where
+    F: Future<Output = Result<Response, E>>,
+    E: Send + 'static,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            match this.state.as_mut().project() {
+                StateProj::Inner { fut, context } => {
+                    let mut res = ready!(fut.poll(cx))?;
+                    let context = context.take().expect("polled after completion");
+                    if wants_meta(&res) {
+                        let fut = async move { Ok(finish(res, context).await) };
+                        this.state.set(State::Boxed { fut: Box::pin(fut) });
+                        continue;
+                    }
+                    context.finish(&mut res);
+                    return Poll::Ready(Ok(res));
+                }
+                StateProj::Boxed { fut } => return fut.as_mut().poll(cx),
+            }
+        }
+    }
+}

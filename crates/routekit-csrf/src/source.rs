@@ -1,0 +1,190 @@
+//! Where a mutation's token is read from, in the policy's order: the `X-CSRF-Token` header,
+//! then the `csrf_token` field of an urlencoded or multipart form, then the `csrf_token` field
+//! of a JSON object. Content types are parsed, so `; charset=utf-8` and `+json` types work.
+
+use axum::RequestExt;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::response::Response;
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode, header};
+use http_body_util::{BodyExt, LengthLimitError};
+
+use crate::error::json_error;
+
+/// The request header that carries the token.
+pub const HEADER_NAME: &str = "x-csrf-token";
+/// The form and JSON field that carries the token.
+pub const FIELD_NAME: &str = "csrf_token";
+
+/// Which kind of body may hold the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum BodyKind {
+    Form,
+    Multipart(String),
+    Json,
+}
+
+/// The header token, if the header is present (an unreadable value reads as empty, which
+/// fails verification rather than falling through to the body).
+pub(crate) fn header_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(HEADER_NAME)
+        .map(|v| v.to_str().unwrap_or_default())
+}
+
+/// The kind of body that may carry a token, from `Content-Type`; `None` when none can.
+pub(crate) fn body_kind(headers: &HeaderMap) -> Option<BodyKind> {
+    let mime: mime::Mime = headers
+        .get(header::CONTENT_TYPE)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()?;
+    match (mime.type_(), mime.subtype()) {
+        (mime::APPLICATION, mime::WWW_FORM_URLENCODED) => Some(BodyKind::Form),
+        (mime::MULTIPART, mime::FORM_DATA) => mime
+            .get_param(mime::BOUNDARY)
+            .map(|b| BodyKind::Multipart(b.as_str().to_owned())),
+        (mime::APPLICATION, sub) if sub == mime::JSON || mime.suffix() == Some(mime::JSON) => {
+            Some(BodyKind::Json)
+        }
+        _ => None,
+    }
+}
+
+/// Reads the whole body, within the route's `DefaultBodyLimit`, and hands back a request the
+/// handler can read again.
+pub(crate) async fn buffer(req: Request) -> Result<(Request, Bytes), Response> {
+    let (parts, body) = req.with_limited_body().into_parts();
+    match body.collect().await {
+        Ok(collected) => {
+            let bytes = collected.to_bytes();
+            Ok((Request::from_parts(parts, Body::from(bytes.clone())), bytes))
+        }
+        Err(e) if is_length_limit(&e) => Err(json_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "request body is larger than this route accepts",
+        )),
+        Err(_) => Err(json_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            "request body could not be read",
+        )),
+    }
+}
+
+fn is_length_limit(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if err.is::<LengthLimitError>() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}
+
+/// The token in a buffered body of the given kind.
+pub(crate) async fn body_token(kind: &BodyKind, bytes: &Bytes) -> Option<String> {
+    match kind {
+        BodyKind::Form => form_urlencoded::parse(bytes)
+            .find(|(k, _)| k == FIELD_NAME)
+            .map(|(_, v)| v.into_owned()),
+        BodyKind::Json => {
+            #[derive(serde::Deserialize)]
+            struct Probe {
+                #[serde(default)]
+                csrf_token: Option<String>,
+            }
+            serde_json::from_slice::<Probe>(bytes).ok()?.csrf_token
+        }
+        BodyKind::Multipart(boundary) => {
+            let stream = futures_util::stream::once(std::future::ready(Ok::<_, std::io::Error>(
+                bytes.clone(),
+            )));
+            let mut multipart = multer::Multipart::new(stream, boundary.as_str());
+            while let Ok(Some(field)) = multipart.next_field().await {
+                if field.name() == Some(FIELD_NAME) {
+                    return field.text().await.ok();
+                }
+            }
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(content_type: &'static str) -> Option<BodyKind> {
+        let mut h = HeaderMap::new();
+        h.insert(header::CONTENT_TYPE, content_type.parse().unwrap());
+        body_kind(&h)
+    }
+
+    #[test]
+    fn content_types_are_parsed_not_compared() {
+        assert_eq!(
+            kind("application/x-www-form-urlencoded"),
+            Some(BodyKind::Form)
+        );
+        assert_eq!(
+            kind("application/x-www-form-urlencoded; charset=UTF-8"),
+            Some(BodyKind::Form)
+        );
+        assert_eq!(
+            kind("application/json; charset=utf-8"),
+            Some(BodyKind::Json)
+        );
+        assert_eq!(kind("Application/JSON"), Some(BodyKind::Json));
+        assert_eq!(kind("application/ld+json"), Some(BodyKind::Json));
+        assert_eq!(
+            kind("multipart/form-data; boundary=XyZ"),
+            Some(BodyKind::Multipart("XyZ".into()))
+        );
+        assert_eq!(kind("multipart/form-data"), None);
+        assert_eq!(kind("text/plain"), None);
+        assert_eq!(kind("application/jsonx"), None);
+    }
+
+    #[tokio::test]
+    async fn tokens_are_found_in_each_body_kind() {
+        let form = Bytes::from_static(b"name=a&csrf_token=T%2B1&x=2");
+        assert_eq!(
+            body_token(&BodyKind::Form, &form).await.as_deref(),
+            Some("T+1")
+        );
+        let json =
+            Bytes::from_static(br#"{"name":"a","nested":{"csrf_token":"no"},"csrf_token":"T"}"#);
+        assert_eq!(
+            body_token(&BodyKind::Json, &json).await.as_deref(),
+            Some("T")
+        );
+        let multipart = Bytes::from_static(
+            b"--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nhello\r\n\
+              --B\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\nT\r\n--B--\r\n",
+        );
+        assert_eq!(
+            body_token(&BodyKind::Multipart("B".into()), &multipart)
+                .await
+                .as_deref(),
+            Some("T")
+        );
+    }
+
+    #[tokio::test]
+    async fn odd_bodies_have_no_token() {
+        for json in [&b"[1]"[..], b"not json", br#"{"csrf_token":1}"#, b"{}"] {
+            let bytes = Bytes::copy_from_slice(json);
+            assert_eq!(body_token(&BodyKind::Json, &bytes).await, None);
+        }
+        let bytes = Bytes::from_static(b"--B\r\ngarbage");
+        assert_eq!(
+            body_token(&BodyKind::Multipart("B".into()), &bytes).await,
+            None
+        );
+    }
+}
