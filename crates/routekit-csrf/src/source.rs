@@ -98,6 +98,12 @@ pub(crate) async fn body_token(kind: &BodyKind, bytes: &Bytes) -> Option<String>
                 #[serde(default)]
                 csrf_token: Option<String>,
             }
+            // Only an object's own field counts: serde would also fill the struct from an
+            // array's first element.
+            let first = bytes.iter().find(|b| !b.is_ascii_whitespace())?;
+            if *first != b'{' {
+                return None;
+            }
             serde_json::from_slice::<Probe>(bytes).ok()?.csrf_token
         }
         BodyKind::Multipart(boundary) => {
@@ -177,7 +183,13 @@ mod tests {
 
     #[tokio::test]
     async fn odd_bodies_have_no_token() {
-        for json in [&b"[1]"[..], b"not json", br#"{"csrf_token":1}"#, b"{}"] {
+        for json in [
+            &b"[1]"[..],
+            br#"["T"]"#,
+            b"not json",
+            br#"{"csrf_token":1}"#,
+            b"{}",
+        ] {
             let bytes = Bytes::copy_from_slice(json);
             assert_eq!(body_token(&BodyKind::Json, &bytes).await, None);
         }
