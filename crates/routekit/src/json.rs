@@ -103,7 +103,7 @@ where
 
 /// Maps a failure to read the body: over the limit is 413, anything else (a client that hung
 /// up, bad chunking) is the client's 400.
-fn body_rejection(rejection: axum::extract::rejection::BytesRejection) -> ApiError {
+pub(crate) fn body_rejection(rejection: axum::extract::rejection::BytesRejection) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,

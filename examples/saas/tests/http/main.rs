@@ -3,6 +3,7 @@
 mod helpers;
 
 mod conventions;
+mod csrf;
 mod errors;
 mod methods;
 mod serving;

@@ -1,0 +1,44 @@
+//! `/guestbook`: a server-rendered page showing both ways a page sends its CSRF token:
+//! - a `<form>` with a hidden `csrf_token` field, filled in from the `CsrfToken` extractor;
+//! - a `fetch` call that reads `<meta name="csrf-token">` (which routekit inserts into every
+//!   HTML page) and sends it as `X-CSRF-Token`.
+
+mod store;
+
+use routekit::axum::response::Html;
+use routekit::{ApiError, ApiResult, CsrfToken, Form, Redirect};
+use serde::Deserialize;
+
+use crate::html::escape;
+
+const PAGE: &str = include_str!("page.html");
+
+pub async fn GET(token: CsrfToken) -> Html<String> {
+    let entries: String = store::all()
+        .iter()
+        .map(|m| format!("<li>{}</li>", escape(m)))
+        .collect();
+    Html(
+        PAGE.replace("{{csrf_token}}", token.as_str())
+            .replace("{{entries}}", &entries),
+    )
+}
+
+#[derive(Deserialize)]
+pub struct NewEntry {
+    message: String,
+}
+
+/// The form posts here; after storing the entry the browser is sent back to the page (303,
+/// so a reload does not post twice).
+pub async fn POST(Form(entry): Form<NewEntry>) -> ApiResult<Redirect> {
+    let message = entry.message.trim();
+    if message.is_empty() || message.chars().count() > 280 {
+        return Err(ApiError::unprocessable(
+            "validation_failed",
+            "message: must be 1 to 280 characters",
+        ));
+    }
+    store::add(message.to_owned());
+    Ok(Redirect::see_other("/guestbook"))
+}
