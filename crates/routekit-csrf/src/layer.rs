@@ -222,11 +222,16 @@ where
 /// of a known size within [`MAX_HTML_BYTES`].
 fn wants_meta(res: &Response) -> bool {
     let headers: &HeaderMap = res.headers();
-    let is_html = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<mime::Mime>().ok())
-        .is_some_and(|m| m.type_() == mime::TEXT && m.subtype() == mime::HTML);
+    // Most responses are JSON: a byte comparison settles them before any parsing.
+    let is_html = headers.get(header::CONTENT_TYPE).is_some_and(|v| {
+        let v = v.as_bytes();
+        v.get(..9)
+            .is_some_and(|t| t.eq_ignore_ascii_case(b"text/html"))
+            && matches!(v.get(9), None | Some(b';' | b' ' | b'\t'))
+    });
+    if !is_html || res.status() == StatusCode::NOT_MODIFIED {
+        return false;
+    }
     let encoded = headers
         .get(header::CONTENT_ENCODING)
         .is_some_and(|v| v != "identity");
@@ -235,7 +240,7 @@ fn wants_meta(res: &Response) -> bool {
         .size_hint()
         .exact()
         .is_some_and(|n| n > 0 && n <= MAX_HTML_BYTES);
-    is_html && !encoded && sized && res.status() != StatusCode::NOT_MODIFIED
+    !encoded && sized
 }
 
 async fn finish(res: Response, context: CsrfContext) -> Response {

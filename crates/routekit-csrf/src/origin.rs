@@ -1,9 +1,13 @@
 //! The second line of defence: `Sec-Fetch-Site` and `Origin`, as the security policy and Go
 //! 1.25's `CrossOriginProtection` apply them. These decide before the token is looked at.
 
-use http::{HeaderMap, Uri, header};
+use http::{HeaderMap, HeaderName, Uri, header};
 
 use crate::config::{CookieMode, CsrfConfig, normalise_authority, normalise_origin};
+
+// Static names: looking a header up by `&str` parses the name on every request.
+static SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
+static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 
 /// Checks a mutation's browser-supplied provenance headers. `Err` names the reason (for the
 /// log and the error message), never a header value.
@@ -15,7 +19,7 @@ pub(crate) fn check(
     let origin = headers
         .get(header::ORIGIN)
         .map(|v| v.to_str().unwrap_or(""));
-    match headers.get("sec-fetch-site").map(|v| v.as_bytes()) {
+    match headers.get(&SEC_FETCH_SITE).map(|v| v.as_bytes()) {
         // Same origin, or typed by the user / a bookmark: the token decides.
         None | Some(b"same-origin") | Some(b"none") => {}
         Some(b"same-site") => {
@@ -102,7 +106,7 @@ impl CookieSpec {
 fn is_https(headers: &HeaderMap, uri: &Uri) -> bool {
     uri.scheme_str() == Some("https")
         || headers
-            .get("x-forwarded-proto")
+            .get(&X_FORWARDED_PROTO)
             .is_some_and(|p| p.as_bytes().eq_ignore_ascii_case(b"https"))
 }
 

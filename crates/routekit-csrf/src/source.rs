@@ -7,13 +7,14 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::response::Response;
 use bytes::Bytes;
-use http::{HeaderMap, StatusCode, header};
+use http::{HeaderMap, HeaderName, StatusCode, header};
 use http_body_util::{BodyExt, LengthLimitError};
 
 use crate::error::json_error;
 
-/// The request header that carries the token.
+/// The request header that carries the token (matched case-insensitively, as every header).
 pub const HEADER_NAME: &str = "x-csrf-token";
+static HEADER: HeaderName = HeaderName::from_static(HEADER_NAME);
 /// The form and JSON field that carries the token.
 pub const FIELD_NAME: &str = "csrf_token";
 
@@ -28,9 +29,7 @@ pub(crate) enum BodyKind {
 /// The header token, if the header is present (an unreadable value reads as empty, which
 /// fails verification rather than falling through to the body).
 pub(crate) fn header_token(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(HEADER_NAME)
-        .map(|v| v.to_str().unwrap_or_default())
+    headers.get(&HEADER).map(|v| v.to_str().unwrap_or_default())
 }
 
 /// The kind of body that may carry a token, from `Content-Type`; `None` when none can.

@@ -44,8 +44,6 @@ const LABEL: &[u8] = b"routekit-csrf-token/v1";
 /// ```
 #[derive(Clone)]
 pub struct CsrfSecret {
-    /// `HMAC-SHA256(secret, LABEL)`: the unmasked token, computed once.
-    raw: [u8; RAW_LEN],
     bytes: [u8; SECRET_LEN],
 }
 
@@ -62,13 +60,16 @@ impl CsrfSecret {
     }
 
     fn from_bytes(bytes: [u8; SECRET_LEN]) -> Self {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&bytes)
+        CsrfSecret { bytes }
+    }
+
+    /// `HMAC-SHA256(secret, LABEL)`: the unmasked token. Computed when a token is issued or
+    /// checked, not when the cookie is read, so GET requests never pay for it.
+    fn raw(&self) -> [u8; RAW_LEN] {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.bytes)
             .expect("HMAC accepts keys of any length");
         mac.update(LABEL);
-        CsrfSecret {
-            raw: mac.finalize().into_bytes().into(),
-            bytes,
-        }
+        mac.finalize().into_bytes().into()
     }
 
     /// Reads a secret from its cookie value; `None` unless it is exactly 32 bytes of unpadded
@@ -100,7 +101,7 @@ impl CsrfSecret {
         let mut masked = [0u8; MASKED_LEN];
         let (mask, body) = masked.split_at_mut(RAW_LEN);
         getrandom::fill(mask).expect("the OS random number generator failed");
-        for ((out, m), r) in body.iter_mut().zip(mask.iter()).zip(self.raw) {
+        for ((out, m), r) in body.iter_mut().zip(mask.iter()).zip(self.raw()) {
             *out = m ^ r;
         }
         URL_SAFE_NO_PAD.encode(masked)
@@ -125,7 +126,7 @@ impl CsrfSecret {
         for ((out, m), b) in unmasked.iter_mut().zip(mask).zip(body) {
             *out = m ^ b;
         }
-        unmasked.ct_eq(&self.raw).into()
+        unmasked.ct_eq(&self.raw()).into()
     }
 }
 
@@ -182,9 +183,9 @@ mod tests {
         // A zero mask would reveal the raw HMAC; it must still be a valid token (masking is
         // for BREACH, not for secrecy), and the raw HMAC alone must not be.
         let mut zero_mask = [0u8; MASKED_LEN];
-        zero_mask[RAW_LEN..].copy_from_slice(&secret.raw);
+        zero_mask[RAW_LEN..].copy_from_slice(&secret.raw());
         assert!(secret.verify(&URL_SAFE_NO_PAD.encode(zero_mask)));
-        assert!(!secret.verify(&URL_SAFE_NO_PAD.encode(secret.raw)));
+        assert!(!secret.verify(&URL_SAFE_NO_PAD.encode(secret.raw())));
     }
 
     proptest! {

@@ -12,7 +12,7 @@ use tower::{Layer, Service};
 
 use crate::edge::Edge;
 use crate::error::ApiError;
-use crate::route::{Route, RouteInfo, RouteTable};
+use crate::route::{Layers, Route, RouteInfo, RouteTable};
 
 /// The service inside [`Edge`]: the router with the app's body limit.
 pub type AppService = <DefaultBodyLimit as Layer<Router>>::Service;
@@ -234,25 +234,26 @@ fn route_levels(routes: Vec<Route>, csrf: Option<&CsrfLayer>) -> Router {
     let exempt = csrf.map(CsrfLayer::exempt);
     let mut levels = vec![Router::new()];
     for route in routes {
-        let (info, mut methods) = route.into_parts();
+        let settings = route.info().settings;
+        let layers = Layers {
+            csrf: if settings.csrf {
+                csrf.cloned()
+            } else {
+                exempt.clone()
+            },
+            body_limit: settings.body_limit,
+        };
+        // The layers wrap the exported handlers only: methods the file does not export get
+        // their 405 without a CSRF check.
+        let (info, mut methods) = route.into_parts(&layers);
         let allow = HeaderValue::from_str(&info.allow).expect("method names are header-safe");
         if !info.methods.contains(&Method::OPTIONS) {
             let allow = allow.clone();
             methods = methods
                 .options(move || async move { (StatusCode::NO_CONTENT, [(header::ALLOW, allow)]) });
         }
-        // `route_layer`: methods the file does not export get their 405 without a CSRF check.
-        match (csrf, &exempt) {
-            (Some(csrf), _) if info.settings.csrf => methods = methods.route_layer(csrf.clone()),
-            (Some(_), Some(exempt)) => methods = methods.route_layer(exempt.clone()),
-            _ => {}
-        }
         methods = methods
             .fallback(move |method: Method| async move { method_not_allowed(&method, allow) });
-        if let Some(limit) = info.settings.body_limit {
-            // Outside the CSRF layer, which reads form and JSON bodies within this limit.
-            methods = methods.layer(DefaultBodyLimit::max(limit));
-        }
         for pattern in info.patterns {
             levels[0] = std::mem::take(&mut levels[0]).route(pattern, methods.clone());
         }

@@ -1,8 +1,14 @@
 //! The route table the generator emits, and the manifest the runtime lists.
 
+use std::convert::Infallible;
+
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::handler::Handler;
-use axum::routing::MethodRouter;
+use axum::response::Response;
+use axum::routing::{MethodFilter, MethodRouter};
 use http::Method;
+use routekit_csrf::CsrfLayer;
+use tower::{Layer, Service};
 
 /// One route file: its URL, its handlers and its settings. Built by generated code.
 ///
@@ -21,8 +27,44 @@ pub struct Route {
     patterns: &'static [&'static str],
     fallback_patterns: Vec<(&'static str, usize)>,
     methods: Vec<Method>,
-    router: MethodRouter,
+    endpoints: Vec<Endpoint>,
     settings: RouteSettings,
+}
+
+/// A handler waiting for the route's layers: wrapping the handler itself, before axum boxes
+/// it, costs one boxed service per request instead of one per layer.
+type Endpoint = Box<dyn FnOnce(&Layers) -> MethodRouter + Send>;
+
+/// What the app wraps every handler of a route in.
+#[derive(Default)]
+pub(crate) struct Layers {
+    pub(crate) csrf: Option<CsrfLayer>,
+    pub(crate) body_limit: Option<usize>,
+}
+
+impl Layers {
+    fn endpoint<S>(&self, filter: MethodFilter, svc: S) -> MethodRouter
+    where
+        S: Service<Request, Response = Response, Error = Infallible>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        let router = MethodRouter::new();
+        match (&self.csrf, self.body_limit) {
+            // The body limit goes outside: the CSRF layer reads form and JSON bodies within it.
+            (Some(csrf), Some(limit)) => {
+                router.on_service(filter, DefaultBodyLimit::max(limit).layer(csrf.layer(svc)))
+            }
+            (Some(csrf), None) => router.on_service(filter, csrf.layer(svc)),
+            (None, Some(limit)) => {
+                router.on_service(filter, DefaultBodyLimit::max(limit).layer(svc))
+            }
+            (None, None) => router.on_service(filter, svc),
+        }
+    }
 }
 
 /// Per-route settings, declared as `pub const` items in `route.rs`.
@@ -82,7 +124,9 @@ macro_rules! method_fns {
                 T: 'static,
             {
                 self.methods.push(Method::$method);
-                self.router = self.router.$name(handler);
+                self.endpoints.push(Box::new(move |layers: &Layers| {
+                    layers.endpoint(MethodFilter::$method, handler.with_state(()))
+                }));
                 self
             }
         )*
@@ -98,7 +142,7 @@ impl Route {
             patterns,
             fallback_patterns: Vec::new(),
             methods: Vec::new(),
-            router: MethodRouter::new(),
+            endpoints: Vec::new(),
             settings: RouteSettings::default(),
         }
     }
@@ -173,9 +217,16 @@ impl Route {
         }
     }
 
-    pub(crate) fn into_parts(self) -> (RouteInfo, MethodRouter) {
+    /// The manifest entry and the handlers, each wrapped in `layers`.
+    pub(crate) fn into_parts(self, layers: &Layers) -> (RouteInfo, MethodRouter) {
         let info = self.info();
-        (info, self.router)
+        let router = self
+            .endpoints
+            .into_iter()
+            .fold(MethodRouter::new(), |router, endpoint| {
+                router.merge(endpoint(layers))
+            });
+        (info, router)
     }
 }
 
