@@ -118,8 +118,14 @@ fn is_loopback(headers: &HeaderMap, uri: &Uri) -> bool {
         Some((h, port)) if !port.contains(']') => h,
         _ => host,
     };
-    let host = host.to_ascii_lowercase();
-    host == "localhost" || host.ends_with(".localhost") || host == "127.0.0.1" || host == "[::1]"
+    let ends_with = |suffix: &str| {
+        host.len() >= suffix.len()
+            && host.as_bytes()[host.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || ends_with(".localhost")
+        || host == "127.0.0.1"
+        || host == "[::1]"
 }
 
 /// The value of cookie `name`, from every `Cookie` header (HTTP/2 may send several).

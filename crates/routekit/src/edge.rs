@@ -107,11 +107,45 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestId {
 #[derive(Debug, Clone)]
 pub struct Edge<S> {
     inner: S,
+    /// Inserts the values from [`App::extension`](crate::App::extension) into a request.
+    extensions: Option<Inserters>,
+}
+
+/// Inserts one [`App::extension`](crate::App::extension) value into a request.
+pub(crate) type Insert = Box<dyn Fn(&mut http::Extensions) + Send + Sync>;
+
+/// One function per [`App::extension`](crate::App::extension) value, each inserting a clone
+/// straight into the request's map (cloning a whole `Extensions` and merging it would build
+/// and rehash a second map per request).
+#[derive(Clone)]
+pub(crate) struct Inserters(std::sync::Arc<[Insert]>);
+
+impl Inserters {
+    pub(crate) fn new(inserts: Vec<Insert>) -> Self {
+        Inserters(inserts.into())
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub(crate) fn apply(&self, extensions: &mut http::Extensions) {
+        for insert in self.0.iter() {
+            insert(extensions);
+        }
+    }
+}
+
+impl std::fmt::Debug for Inserters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Inserters({})", self.0.len())
+    }
 }
 
 impl<S> Edge<S> {
-    pub(crate) fn new(inner: S) -> Self {
-        Edge { inner }
+    pub(crate) fn new(inner: S, extensions: Inserters) -> Self {
+        let extensions = (!extensions.is_empty()).then_some(extensions);
+        Edge { inner, extensions }
     }
 }
 
@@ -140,6 +174,9 @@ where
             }
         } else {
             req.extensions_mut().insert(id.clone());
+            if let Some(extensions) = &self.extensions {
+                extensions.apply(req.extensions_mut());
+            }
             let _entered = span.enter();
             // A panic while building the future is caught like one while polling it.
             match std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(req))) {

@@ -11,8 +11,6 @@ mod validate;
 
 use std::sync::Arc;
 
-use routekit::axum::Extension;
-
 routekit::routes!();
 
 /// What the example reads from its environment.
@@ -43,7 +41,8 @@ impl Config {
     }
 }
 
-/// The webhook signing key, handed to the webhook route as an `Extension`.
+/// The webhook signing key, handed to the webhook route as an `Extension` (see
+/// `App::extension`).
 #[derive(Clone)]
 pub(crate) struct WebhookSecret(Option<Arc<str>>);
 
@@ -65,5 +64,5 @@ pub fn app() -> routekit::App {
 /// ```
 pub fn app_with(config: Config) -> routekit::App {
     let secret = WebhookSecret(config.webhook_secret.map(Arc::from));
-    routekit::App::new(routes()).layer(Extension(secret))
+    routekit::App::new(routes()).extension(secret)
 }
