@@ -34,7 +34,7 @@ impl<T: DeserializeOwned> Form<T> {
     /// Parses an urlencoded body, with the extractor's 422 error.
     ///
     /// ```
-    /// #[derive(serde::Deserialize)]
+    /// #[derive(Debug, serde::Deserialize)]
     /// struct Entry { n: u8 }
     /// assert_eq!(routekit::Form::<Entry>::from_bytes(b"n=7&x=1").unwrap().0.n, 7);
     /// let err = routekit::Form::<Entry>::from_bytes(b"n=seven").unwrap_err();
