@@ -2,11 +2,10 @@
 
 use axum::extract::{FromRequest, Request};
 use bytes::Bytes;
-use http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
-use crate::json::body_rejection;
+use crate::json::{body_rejection, content_type, unsupported_media_type};
 
 /// An urlencoded form body, as a browser's `<form method="post">` sends it.
 ///
@@ -63,20 +62,11 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let is_form = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<mime::Mime>().ok())
-            .is_some_and(|m| {
-                m.essence_str() == mime::APPLICATION_WWW_FORM_URLENCODED.essence_str()
-            });
+        let is_form = content_type(req.headers()).is_some_and(|m| {
+            m.type_() == mime::APPLICATION && m.subtype() == mime::WWW_FORM_URLENCODED
+        });
         if !is_form {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "expected a request with `Content-Type: application/x-www-form-urlencoded`",
-            ));
+            return Err(unsupported_media_type("application/x-www-form-urlencoded"));
         }
         let bytes = Bytes::from_request(req, state)
             .await

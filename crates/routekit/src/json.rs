@@ -88,11 +88,7 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         if !is_json(req.headers()) {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "expected a request with `Content-Type: application/json`",
-            ));
+            return Err(unsupported_media_type("application/json"));
         }
         let bytes = Bytes::from_request(req, state)
             .await
@@ -115,19 +111,31 @@ pub(crate) fn body_rejection(rejection: axum::extract::rejection::BytesRejection
     }
 }
 
+/// The parsed `Content-Type`, if there is a valid one.
+pub(crate) fn content_type(headers: &HeaderMap) -> Option<mime::Mime> {
+    headers
+        .get(header::CONTENT_TYPE)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// 415 `unsupported_media_type`, naming the type the extractor wanted.
+pub(crate) fn unsupported_media_type(expected: &'static str) -> ApiError {
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        format!("expected a request with `Content-Type: {expected}`"),
+    )
+}
+
 /// `application/json`, `application/json; charset=utf-8`, `application/vnd.api+json`, …
 fn is_json(headers: &HeaderMap) -> bool {
-    let Some(value) = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    let Ok(mime) = value.parse::<mime::Mime>() else {
-        return false;
-    };
-    mime.type_() == mime::APPLICATION
-        && (mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
+    content_type(headers).is_some_and(|mime| {
+        mime.type_() == mime::APPLICATION
+            && (mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
+    })
 }
 
 impl<T: Serialize> IntoResponse for Json<T> {

@@ -127,6 +127,14 @@ impl Browser {
     }
 }
 
+/// The test app on a fresh port, its call counter, and a browser that has visited it.
+pub(crate) async fn setup() -> (Calls, TestServer, Browser) {
+    let calls = Calls::default();
+    let server = spawn(app(&calls)).await;
+    let browser = browser(&server).await;
+    (calls, server, browser)
+}
+
 /// Asserts a 403 with `code` and returns nothing else: the caller checks the handler count.
 pub(crate) async fn assert_refused(res: reqwest::Response, code: &str) {
     assert_eq!(res.status(), 403, "expected 403 `{code}`");

@@ -2,13 +2,11 @@
 
 use routekit::csrf::CsrfConfig;
 
-use crate::helpers::{Calls, app, assert_refused, browser, spawn};
+use crate::helpers::{Calls, app, assert_refused, browser, setup, spawn};
 
 #[tokio::test]
 async fn cross_site_requests_are_refused_even_with_a_valid_token() {
-    let calls = Calls::default();
-    let server = spawn(app(&calls)).await;
-    let browser = browser(&server).await;
+    let (calls, server, browser) = setup().await;
     let own = server.url("");
     let foreign_port = format!("http://127.0.0.1:{}", server.addr().port() + 1);
     let cases: [&[(&str, &str)]; 7] = [
@@ -37,9 +35,7 @@ async fn cross_site_requests_are_refused_even_with_a_valid_token() {
 
 #[tokio::test]
 async fn same_origin_browser_requests_pass() {
-    let calls = Calls::default();
-    let server = spawn(app(&calls)).await;
-    let browser = browser(&server).await;
+    let (calls, server, browser) = setup().await;
     let own = server.url("");
     for headers in [
         vec![("sec-fetch-site", "same-origin"), ("origin", own.as_str())],

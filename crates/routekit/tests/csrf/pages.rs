@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use crate::helpers::{Calls, app, browser, meta_tokens, set_cookie, spawn};
+use crate::helpers::{Calls, app, browser, meta_tokens, set_cookie, setup, spawn};
 
 #[tokio::test]
 async fn the_token_endpoint_sets_a_local_cookie_on_plain_http_localhost() {
@@ -133,9 +133,7 @@ async fn head_requests_get_no_rewritten_body() {
 
 #[tokio::test]
 async fn rotating_the_secret_retires_old_tokens() {
-    let calls = Calls::default();
-    let server = spawn(app(&calls)).await;
-    let browser = browser(&server).await;
+    let (calls, server, browser) = setup().await;
     let res = browser
         .post(&server, "/sign-in")
         .header("x-csrf-token", &browser.token)

@@ -1,6 +1,6 @@
 //! Turning the check off: per route, app-wide; and what never turns it off.
 
-use crate::helpers::{Calls, app, assert_refused, browser, spawn};
+use crate::helpers::{Calls, app, assert_refused, setup, spawn};
 
 #[tokio::test]
 async fn an_exempt_route_takes_mutations_without_a_token() {
@@ -60,9 +60,7 @@ async fn the_global_switch_turns_checks_and_tokens_off() {
 
 #[tokio::test]
 async fn method_overrides_are_never_honoured() {
-    let calls = Calls::default();
-    let server = spawn(app(&calls)).await;
-    let browser = browser(&server).await;
+    let (calls, server, browser) = setup().await;
     // A POST that claims to be a GET is still a POST, and still needs a token.
     let res = browser
         .post(&server, "/submit")

@@ -1,6 +1,6 @@
 //! Where the token comes from, and what makes it invalid.
 
-use crate::helpers::{Calls, app, assert_refused, browser, spawn};
+use crate::helpers::{Calls, app, assert_refused, browser, setup, spawn};
 
 #[tokio::test]
 async fn a_request_without_the_cookie_is_refused() {
@@ -20,9 +20,7 @@ async fn a_request_without_the_cookie_is_refused() {
 
 #[tokio::test]
 async fn a_request_without_a_token_is_refused() {
-    let calls = Calls::default();
-    let server = spawn(app(&calls)).await;
-    let browser = browser(&server).await;
+    let (calls, server, browser) = setup().await;
     let res = browser.post(&server, "/submit").send().await.unwrap();
     assert_refused(res, "csrf_token_missing").await;
     let res = browser
@@ -62,9 +60,7 @@ async fn a_token_for_another_secret_is_refused() {
 
 #[tokio::test]
 async fn tampered_and_truncated_tokens_are_refused() {
-    let calls = Calls::default();
-    let server = spawn(app(&calls)).await;
-    let browser = browser(&server).await;
+    let (calls, server, browser) = setup().await;
     let token = &browser.token;
     let flipped = |at: usize| {
         let mut bytes = token.clone().into_bytes();
@@ -94,9 +90,7 @@ async fn tampered_and_truncated_tokens_are_refused() {
 
 #[tokio::test]
 async fn the_token_is_read_from_the_header_form_multipart_and_json() {
-    let calls = Calls::default();
-    let server = spawn(app(&calls)).await;
-    let browser = browser(&server).await;
+    let (calls, server, browser) = setup().await;
     let token = &browser.token;
 
     let header = browser
@@ -162,9 +156,7 @@ async fn the_token_is_read_from_the_header_form_multipart_and_json() {
 
 #[tokio::test]
 async fn the_header_wins_over_the_body() {
-    let calls = Calls::default();
-    let server = spawn(app(&calls)).await;
-    let browser = browser(&server).await;
+    let (calls, server, browser) = setup().await;
     let res = browser
         .post(&server, "/submit")
         .header("x-csrf-token", "wrong")
@@ -178,9 +170,7 @@ async fn the_header_wins_over_the_body() {
 
 #[tokio::test]
 async fn bodies_in_the_wrong_shape_have_no_token() {
-    let calls = Calls::default();
-    let server = spawn(app(&calls)).await;
-    let browser = browser(&server).await;
+    let (calls, server, browser) = setup().await;
     let token = &browser.token;
     for (content_type, body) in [
         ("application/json", format!(r#"["{token}"]"#)),
@@ -209,9 +199,7 @@ async fn bodies_in_the_wrong_shape_have_no_token() {
 
 #[tokio::test]
 async fn every_mutating_method_is_checked_including_unknown_ones() {
-    let calls = Calls::default();
-    let server = spawn(app(&calls)).await;
-    let browser = browser(&server).await;
+    let (calls, server, browser) = setup().await;
     for method in ["POST", "PUT", "PATCH", "DELETE"] {
         let res = browser
             .request(&server, method, "/submit")
@@ -270,9 +258,7 @@ async fn safe_methods_are_never_blocked() {
 
 #[tokio::test]
 async fn a_form_body_over_the_route_limit_is_413_without_running_the_handler() {
-    let calls = Calls::default();
-    let server = spawn(app(&calls)).await;
-    let browser = browser(&server).await;
+    let (calls, server, browser) = setup().await;
     let res = browser
         .post(&server, "/small")
         .form(&[

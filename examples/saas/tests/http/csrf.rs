@@ -19,6 +19,13 @@ fn hidden_field(html: &str) -> String {
     html[start..start + 86].to_owned()
 }
 
+/// `GET /guestbook`'s HTML, asserting 200.
+async fn guestbook(server: &TestServer) -> String {
+    let page = server.get("/guestbook").send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    page.text().await.unwrap()
+}
+
 async fn plain() -> TestServer {
     TestServer::spawn(saas::app_with(saas::Config::default()).into_service()).await
 }
@@ -26,9 +33,7 @@ async fn plain() -> TestServer {
 #[tokio::test]
 async fn the_guestbook_form_posts_with_its_hidden_field() {
     let server = plain().await;
-    let page = server.get("/guestbook").send().await.unwrap();
-    assert_eq!(page.status(), 200);
-    let html = page.text().await.unwrap();
+    let html = guestbook(&server).await;
     let token = hidden_field(&html);
 
     let message = format!("<b>hello</b> from {}", server.addr().port());
@@ -43,14 +48,7 @@ async fn the_guestbook_form_posts_with_its_hidden_field() {
         .unwrap();
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "/guestbook");
-    let html = server
-        .get("/guestbook")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = guestbook(&server).await;
     let escaped = format!("&lt;b&gt;hello&lt;/b&gt; from {}", server.addr().port());
     assert!(html.contains(&escaped), "the entry is listed, escaped");
     assert!(!html.contains(&message));
@@ -64,28 +62,14 @@ async fn the_guestbook_form_posts_with_its_hidden_field() {
         .await
         .unwrap();
     assert_error(res, 403, "csrf_token_missing").await;
-    let html = server
-        .get("/guestbook")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = guestbook(&server).await;
     assert!(!html.contains(&unsent));
 }
 
 #[tokio::test]
 async fn the_guestbook_validates_its_form() {
     let server = plain().await;
-    let html = server
-        .get("/guestbook")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = guestbook(&server).await;
     let token = hidden_field(&html);
     let res = server
         .post("/guestbook")
@@ -106,14 +90,7 @@ async fn the_guestbook_validates_its_form() {
 #[tokio::test]
 async fn fetch_with_the_meta_tag_token_creates_an_item() {
     let server = plain().await;
-    let html = server
-        .get("/guestbook")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = guestbook(&server).await;
     let token = meta_token(&html);
     assert_ne!(token, hidden_field(&html), "each token is masked afresh");
     let res = server
