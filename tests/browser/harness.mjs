@@ -1,0 +1,60 @@
+// Shared by the browser tests: the example server binary on a random port, and headless
+// Chromium (Debian's /usr/bin/chromium) driven by playwright-core.
+
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { dirname, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Starts the example server (`PORT=0`) and resolves to `{ url, stop }`. */
+export async function startServer(env = {}) {
+  const bin = process.env.ROUTEKIT_SAAS_BIN ?? resolve(here, '../../target/debug/saas');
+  if (!existsSync(bin)) {
+    throw new Error(`the example server binary is missing at ${bin}; run cargo build -p saas`);
+  }
+  const child = spawn(bin, [], {
+    env: { ...process.env, PORT: '0', RUST_LOG: 'info', NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout });
+  const url = await new Promise((ok, fail) => {
+    child.on('exit', (code) => fail(new Error(`server exited with ${code}`)));
+    lines.on('line', (line) => {
+      const at = line.indexOf('listening on ');
+      if (at >= 0) ok(line.slice(at + 'listening on '.length).trim());
+    });
+  });
+  return { url, stop: () => child.kill('SIGTERM') };
+}
+
+/** Serves one HTML page from another origin (`http://localhost:PORT`), as an attacker's site. */
+export async function startOtherSite(html) {
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end(html);
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  return { url: `http://localhost:${server.address().port}`, stop: () => server.close() };
+}
+
+/** Headless Chromium with the flags this machine needs. */
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
