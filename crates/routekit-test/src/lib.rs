@@ -208,3 +208,104 @@ impl ServerProcess {
         self.child.wait().await.expect("wait for the server")
     }
 }
+
+/// A real database for one test: a SQLite file in a temporary folder, or a fresh, randomly
+/// named PostgreSQL database (from `ROUTEKIT_TEST_PG_URL`) that is dropped afterwards.
+///
+/// ```no_run
+/// # async fn t() {
+/// let db = routekit_test::TestDb::sqlite();
+/// let url = db.url(); // sqlite:///tmp/…/test.db
+/// if let Some(pg) = routekit_test::TestDb::postgres().await {
+///     let url = pg.url(); // postgres://…/routekit_test_…
+/// }
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct TestDb {
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDb {
+    /// A SQLite file in a new temporary folder.
+    pub fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        TestDb {
+            url,
+            _dir: Some(dir),
+            postgres: None,
+        }
+    }
+
+    /// A new PostgreSQL database, or `None` (with a note on stderr) when
+    /// `ROUTEKIT_TEST_PG_URL` is not set. Under `CI=true` a missing server is a failure.
+    pub async fn postgres() -> Option<TestDb> {
+        use sqlx::Connection;
+        let Ok(admin) = std::env::var("ROUTEKIT_TEST_PG_URL") else {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "ROUTEKIT_TEST_PG_URL is not set and CI=true: PostgreSQL tests cannot be skipped"
+            );
+            eprintln!("skipped: PostgreSQL test (ROUTEKIT_TEST_PG_URL is not set)");
+            return None;
+        };
+        let mut suffix = [0u8; 8];
+        getrandom::fill(&mut suffix).expect("random database name");
+        let name = format!(
+            "routekit_test_{}",
+            suffix
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        );
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .expect("connect to ROUTEKIT_TEST_PG_URL");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("create the test database");
+        let _ = conn.close().await;
+        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+        Some(TestDb {
+            url: format!("{base}/{name}"),
+            _dir: None,
+            postgres: Some((admin, name)),
+        })
+    }
+
+    /// The database URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((admin, name)) = self.postgres.take() else {
+            return;
+        };
+        // Drop runs outside any runtime guarantee: use a thread with its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                use sqlx::Connection;
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut conn)
+                    .await;
+                    let _ = conn.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}

@@ -1,0 +1,136 @@
+//! Errors, with the GoTrue codes and statuses supabase-js understands.
+
+use std::borrow::Cow;
+
+use http::StatusCode;
+
+/// Why an auth operation failed: a client-facing error with GoTrue's status and `code`, or a
+/// server fault.
+///
+/// ```
+/// use routekit_auth::AuthError;
+///
+/// let e = AuthError::invalid_credentials();
+/// assert_eq!(e.status(), 400);
+/// assert_eq!(e.code(), "invalid_credentials");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// A client's mistake or a refused request, answered as is.
+    #[error("{message}")]
+    Api {
+        /// The HTTP status.
+        status: StatusCode,
+        /// GoTrue's error code (`invalid_credentials`, `weak_password`, …).
+        code: &'static str,
+        /// A human-readable message.
+        message: Cow<'static, str>,
+        /// For `weak_password`: which rules the password broke (`length`, `pwned`, …).
+        weak_password: Vec<&'static str>,
+    },
+    /// The database cannot be reached: 503, and the service recovers when it returns.
+    #[error("the auth database is unavailable")]
+    Unavailable(#[source] sqlx::Error),
+    /// Anything else on the server's side: 500, logged, opaque to the client.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl AuthError {
+    /// A client-facing error.
+    pub fn api(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        AuthError::Api {
+            status,
+            code,
+            message: message.into(),
+            weak_password: Vec::new(),
+        }
+    }
+
+    /// 400 `validation_failed`.
+    pub fn validation(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::api(StatusCode::BAD_REQUEST, "validation_failed", message)
+    }
+
+    /// 400 `invalid_credentials`, the same for an unknown e-mail and a wrong password.
+    pub fn invalid_credentials() -> Self {
+        Self::api(
+            StatusCode::BAD_REQUEST,
+            "invalid_credentials",
+            "Invalid login credentials",
+        )
+    }
+
+    /// 422 `weak_password` with the broken rules.
+    pub fn weak_password(
+        reasons: Vec<&'static str>,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        AuthError::Api {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "weak_password",
+            message: message.into(),
+            weak_password: reasons,
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AuthError::Api { status, .. } => *status,
+            AuthError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AuthError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AuthError::Api { code, .. } => code,
+            AuthError::Unavailable(_) => "unavailable",
+            AuthError::Internal(_) => "unexpected_failure",
+        }
+    }
+
+    pub(crate) fn internal(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        AuthError::Internal(e.into())
+    }
+}
+
+impl From<sqlx::Error> for AuthError {
+    /// Connection-level failures are 503 (the database is down or saturated); anything else
+    /// the database says is a 500.
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed => AuthError::Unavailable(e),
+            _ => AuthError::Internal(Box::new(e)),
+        }
+    }
+}
+
+impl From<crate::jwt::JwtError> for AuthError {
+    /// 403 `bad_jwt`, as GoTrue answers any token it cannot verify.
+    fn from(e: crate::jwt::JwtError) -> Self {
+        AuthError::api(
+            StatusCode::FORBIDDEN,
+            "bad_jwt",
+            format!("invalid JWT: {e}"),
+        )
+    }
+}
+
+/// Whether a database error is a unique-constraint violation (by kind, never by message).
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| d.is_unique_violation())
+}

@@ -1,0 +1,315 @@
+//! The HTTP layer: GoTrue's endpoints under `/auth/v1`, with its status codes, error codes
+//! and both error shapes (chosen by the `X-Supabase-Api-Version` request header).
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Query, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::error::AuthError;
+use crate::service::{AuthService, SignOutScope, SignUp};
+
+/// The API version supabase-js sends and routekit answers with.
+pub const API_VERSION: &str = "2024-01-01";
+static API_VERSION_HEADER: http::HeaderName =
+    http::HeaderName::from_static("x-supabase-api-version");
+static ERROR_CODE_HEADER: http::HeaderName = http::HeaderName::from_static("x-sb-error-code");
+
+/// The auth API as an axum router, every route under `/auth/v1`.
+///
+/// It reads no cookies (only `Authorization: Bearer`), so it needs no CSRF protection: merge
+/// it with `App::merge_csrf_exempt` in a routekit app.
+///
+/// ```no_run
+/// # async fn f() -> Result<(), routekit_auth::AuthError> {
+/// let auth = routekit_auth::AuthService::start(routekit_auth::AuthConfig::from_env().unwrap()).await?;
+/// let router: axum::Router = routekit_auth::router(auth);
+/// # Ok(()) }
+/// ```
+pub fn router(auth: AuthService) -> Router {
+    Router::new()
+        .route("/auth/v1/signup", post(signup))
+        .route("/auth/v1/token", post(token))
+        .route("/auth/v1/logout", post(logout))
+        .route("/auth/v1/user", get(get_user))
+        .route("/auth/v1/.well-known/jwks.json", get(jwks))
+        .route("/auth/v1/settings", get(settings))
+        .route("/auth/v1/health", get(health))
+        .layer(middleware::from_fn(error_shape))
+        .with_state(auth)
+}
+
+/// The error as the handler produced it, for [`error_shape`] to render.
+#[derive(Clone)]
+struct Rendered {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    weak_password: Vec<&'static str>,
+}
+
+impl IntoResponse for AuthError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = match &self {
+            AuthError::Api { message, .. } => message.to_string(),
+            AuthError::Unavailable(source) => {
+                tracing::error!(target: "routekit::auth", error = %source, "auth database unavailable");
+                "The auth service is temporarily unavailable".to_owned()
+            }
+            AuthError::Internal(source) => {
+                tracing::error!(target: "routekit::auth", error = %source, "auth request failed");
+                "Unexpected failure".to_owned()
+            }
+        };
+        let weak_password = match &self {
+            AuthError::Api { weak_password, .. } => weak_password.clone(),
+            _ => Vec::new(),
+        };
+        let mut res = status.into_response();
+        res.extensions_mut().insert(Rendered {
+            status,
+            code: self.code(),
+            message,
+            weak_password,
+        });
+        res
+    }
+}
+
+/// Renders errors in the shape the client asked for: `{code, message}` plus the echoed
+/// `X-Supabase-Api-Version` when the request sent a version (supabase-js always does; without
+/// the echo it drops `error.code`), else GoTrue's legacy `{code: <status>, error_code, msg}`.
+async fn error_shape(req: Request, next: Next) -> Response {
+    let versioned = req
+        .headers()
+        .get(&API_VERSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v >= API_VERSION);
+    let mut res = next.run(req).await;
+    let Some(error) = res.extensions_mut().remove::<Rendered>() else {
+        return res;
+    };
+    let mut body = if versioned {
+        json!({ "code": error.code, "message": error.message })
+    } else {
+        json!({ "code": error.status.as_u16(), "error_code": error.code, "msg": error.message })
+    };
+    if !error.weak_password.is_empty() {
+        body["weak_password"] = json!({ "reasons": error.weak_password });
+    }
+    let mut res = (error.status, body.to_string()).into_response();
+    let headers = res.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(&ERROR_CODE_HEADER, HeaderValue::from_static(error.code));
+    if versioned {
+        headers.insert(&API_VERSION_HEADER, HeaderValue::from_static(API_VERSION));
+    }
+    res
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response {
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// Parses a JSON body leniently: an empty body is `{}`; unknown fields and `null`s are fine.
+fn body<T: DeserializeOwned + Default>(bytes: &Bytes) -> Result<T, AuthError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        AuthError::api(
+            StatusCode::BAD_REQUEST,
+            "bad_json",
+            format!("Could not parse request body as JSON: {e}"),
+        )
+    })
+}
+
+/// The bearer token, or 401 `no_authorization`.
+fn bearer(headers: &HeaderMap) -> Result<&str, AuthError> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.get(..7)
+                .filter(|s| s.eq_ignore_ascii_case("bearer "))
+                .map(|_| v[7..].trim())
+        })
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            AuthError::api(
+                StatusCode::UNAUTHORIZED,
+                "no_authorization",
+                "This endpoint requires a valid Bearer token",
+            )
+        })
+}
+
+#[derive(Default, Deserialize)]
+struct Credentials {
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    data: Option<Value>,
+}
+
+async fn signup(State(auth): State<AuthService>, bytes: Bytes) -> Result<Response, AuthError> {
+    let creds: Credentials = body(&bytes)?;
+    if creds.phone.as_deref().is_some_and(|p| !p.is_empty()) {
+        return Err(AuthError::api(
+            StatusCode::BAD_REQUEST,
+            "phone_provider_disabled",
+            "Phone signups are disabled",
+        ));
+    }
+    let email = creds
+        .email
+        .ok_or_else(|| AuthError::validation("To signup, please provide your email"))?;
+    let password = creds.password.unwrap_or_default();
+    match auth.sign_up(&email, &password, creds.data).await? {
+        SignUp::Session(session) => Ok(json_response(StatusCode::OK, &session.to_json())),
+        SignUp::User(user) => Ok(json_response(StatusCode::OK, &user.to_json(&[]))),
+    }
+}
+
+#[derive(Deserialize)]
+struct GrantQuery {
+    #[serde(default)]
+    grant_type: String,
+}
+
+#[derive(Default, Deserialize)]
+struct RefreshBody {
+    #[serde(default)]
+    refresh_token: Option<String>,
+}
+
+async fn token(
+    State(auth): State<AuthService>,
+    Query(query): Query<GrantQuery>,
+    bytes: Bytes,
+) -> Result<Response, AuthError> {
+    let session = match query.grant_type.as_str() {
+        "password" => {
+            let creds: Credentials = body(&bytes)?;
+            if creds.phone.as_deref().is_some_and(|p| !p.is_empty()) {
+                return Err(AuthError::invalid_credentials());
+            }
+            auth.sign_in_with_password(
+                creds.email.as_deref().unwrap_or_default(),
+                creds.password.as_deref().unwrap_or_default(),
+            )
+            .await?
+        }
+        "refresh_token" => {
+            let body: RefreshBody = body(&bytes)?;
+            let token = body
+                .refresh_token
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| AuthError::validation("A refresh_token is required"))?;
+            auth.refresh(&token).await?
+        }
+        _ => {
+            return Err(AuthError::api(
+                StatusCode::BAD_REQUEST,
+                "invalid_credentials",
+                "unsupported_grant_type",
+            ));
+        }
+    };
+    Ok(json_response(StatusCode::OK, &session.to_json()))
+}
+
+#[derive(Deserialize)]
+struct LogoutQuery {
+    #[serde(default)]
+    scope: Option<String>,
+}
+
+async fn logout(
+    State(auth): State<AuthService>,
+    Query(query): Query<LogoutQuery>,
+    headers: HeaderMap,
+) -> Result<Response, AuthError> {
+    let scope = match query.scope.as_deref() {
+        None | Some("global") => SignOutScope::Global,
+        Some("local") => SignOutScope::Local,
+        Some("others") => SignOutScope::Others,
+        Some(_) => return Err(AuthError::validation("Unsupported logout scope")),
+    };
+    let token = bearer(&headers)?;
+    let claims = auth.verify_access_token(token).await.map_err(|e| {
+        AuthError::api(
+            StatusCode::FORBIDDEN,
+            "bad_jwt",
+            format!("invalid JWT: {e}"),
+        )
+    })?;
+    auth.sign_out(&claims, scope).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn get_user(
+    State(auth): State<AuthService>,
+    headers: HeaderMap,
+) -> Result<Response, AuthError> {
+    let (user, _) = auth.authenticate(bearer(&headers)?).await?;
+    Ok(json_response(StatusCode::OK, &user.to_json(&[])))
+}
+
+async fn jwks(State(auth): State<AuthService>) -> Response {
+    let mut res = json_response(StatusCode::OK, &auth.keys().jwks());
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=600"),
+    );
+    res
+}
+
+async fn settings(State(auth): State<AuthService>) -> Response {
+    let config = auth.config();
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "external": { "anonymous_users": false, "email": true, "phone": false },
+            "disable_signup": config.disable_signup,
+            "mailer_autoconfirm": config.autoconfirm,
+            "phone_autoconfirm": false,
+            "sms_provider": "",
+            "saml_enabled": false,
+        }),
+    )
+}
+
+async fn health() -> Response {
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "version": concat!("routekit-auth/", env!("CARGO_PKG_VERSION")),
+            "name": "GoTrue",
+            "description": "GoTrue is a user registration and authentication API",
+        }),
+    )
+}

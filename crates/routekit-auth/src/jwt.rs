@@ -1,0 +1,344 @@
+//! Access tokens: ES256 JWTs with a `kid`, GoTrue's claims, and a verifier that pins the
+//! algorithm (RFC 8725): `alg: none`, HMAC with a public key and unknown keys are refused.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use p256::ecdsa::signature::{Signer, Verifier};
+use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::AuthError;
+use crate::store::Store;
+
+/// Clock skew tolerated on `exp` and `nbf` (the policy's maximum).
+pub const LEEWAY_SECS: i64 = 30;
+
+/// One authentication method of a session, newest first in the `amr` claim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Amr {
+    /// `password`, `totp`, …
+    pub method: String,
+    /// When, in unix seconds.
+    pub timestamp: i64,
+}
+
+/// The claims of a routekit (and Supabase) access token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Claims {
+    /// Issuer: the site URL plus `/auth/v1`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub iss: String,
+    /// The user id (a UUID).
+    pub sub: String,
+    /// Audience: `authenticated`.
+    pub aud: String,
+    /// Expiry, unix seconds.
+    pub exp: i64,
+    /// Issued at, unix seconds.
+    pub iat: i64,
+    /// Not before (never set by routekit; checked when present).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    /// The user's e-mail.
+    #[serde(default)]
+    pub email: String,
+    /// The user's phone (always empty for now).
+    #[serde(default)]
+    pub phone: String,
+    /// `app_metadata`.
+    #[serde(default)]
+    pub app_metadata: Value,
+    /// `user_metadata`.
+    #[serde(default)]
+    pub user_metadata: Value,
+    /// `authenticated`.
+    pub role: String,
+    /// `aal1` or `aal2`.
+    pub aal: String,
+    /// How the session was authenticated, newest first.
+    #[serde(default)]
+    pub amr: Vec<Amr>,
+    /// The session row's id.
+    pub session_id: String,
+    /// Always `false` for now.
+    #[serde(default)]
+    pub is_anonymous: bool,
+}
+
+/// Why a token was refused (never shown to clients in detail).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JwtError {
+    /// Not three base64url parts of JSON.
+    #[error("malformed token")]
+    Malformed,
+    /// An algorithm other than ES256 (`none`, HS256, RS256, …).
+    #[error("algorithm not allowed")]
+    Algorithm,
+    /// No key with this `kid`.
+    #[error("unknown key id")]
+    UnknownKey,
+    /// The signature does not verify.
+    #[error("bad signature")]
+    Signature,
+    /// Past `exp` (beyond the leeway).
+    #[error("token expired")]
+    Expired,
+    /// Before `nbf`.
+    #[error("token not yet valid")]
+    NotYetValid,
+    /// Wrong `aud` or `iss`.
+    #[error("wrong audience or issuer")]
+    Audience,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    alg: String,
+    #[serde(default)]
+    kid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    typ: Option<String>,
+}
+
+/// One ES256 key pair.
+#[derive(Clone)]
+struct Key {
+    signing: SigningKey,
+    verifying: VerifyingKey,
+    retired_at: Option<i64>,
+}
+
+/// The signing keys: the newest active one signs; retired ones verify until their tokens
+/// expire. Kept in the database so every instance shares them.
+#[derive(Clone)]
+pub struct Keys {
+    inner: Arc<RwLock<KeySet>>,
+    store: Store,
+    jwt_exp: i64,
+}
+
+struct KeySet {
+    active: String,
+    keys: HashMap<String, Key>,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Keys(..)")
+    }
+}
+
+fn random_signing_key() -> Result<SigningKey, AuthError> {
+    loop {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|e| AuthError::internal(e.to_string()))?;
+        // A random 256-bit string is a valid scalar except with probability ~2^-32.
+        if let Ok(key) = SigningKey::from_bytes(&bytes.into()) {
+            return Ok(key);
+        }
+    }
+}
+
+impl Keys {
+    /// Loads the keys, creating the first one when there is none.
+    pub(crate) async fn load(store: Store, jwt_exp: i64) -> Result<Keys, AuthError> {
+        let keys = Keys {
+            inner: Arc::new(RwLock::new(KeySet {
+                active: String::new(),
+                keys: HashMap::new(),
+            })),
+            store,
+            jwt_exp,
+        };
+        keys.reload().await?;
+        if keys.inner.read().expect("key lock").keys.is_empty() {
+            keys.rotate().await?;
+        }
+        Ok(keys)
+    }
+
+    /// Re-reads the keys from the database (another instance may have rotated).
+    pub(crate) async fn reload(&self) -> Result<(), AuthError> {
+        let rows: Vec<(String, String, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT kid, private_key, created_at, retired_at FROM auth_signing_keys \
+             ORDER BY created_at, kid",
+        )
+        .fetch_all(&self.store.pool)
+        .await?;
+        let now = crate::now();
+        let mut set = KeySet {
+            active: String::new(),
+            keys: HashMap::new(),
+        };
+        for (kid, private, _, retired_at) in rows {
+            // Retired keys are dropped once no token they signed can still be valid.
+            if retired_at.is_some_and(|r| r + self.jwt_exp + LEEWAY_SECS < now) {
+                continue;
+            }
+            let bytes = URL_SAFE_NO_PAD
+                .decode(&private)
+                .map_err(AuthError::internal)?;
+            let bytes: [u8; 32] = bytes
+                .try_into()
+                .map_err(|_| AuthError::internal("stored signing key has the wrong length"))?;
+            let signing = SigningKey::from_bytes(&bytes.into()).map_err(AuthError::internal)?;
+            let verifying = *signing.verifying_key();
+            if retired_at.is_none() {
+                set.active.clone_from(&kid);
+            }
+            set.keys.insert(
+                kid,
+                Key {
+                    signing,
+                    verifying,
+                    retired_at,
+                },
+            );
+        }
+        *self.inner.write().expect("key lock") = set;
+        Ok(())
+    }
+
+    /// Creates a new signing key and retires the current one, which stays in the JWKS until
+    /// the tokens it signed expire.
+    pub async fn rotate(&self) -> Result<String, AuthError> {
+        let key = random_signing_key()?;
+        let kid = uuid::Uuid::new_v4().to_string();
+        let now = crate::now();
+        let mut tx = self.store.pool.begin().await?;
+        sqlx::query("UPDATE auth_signing_keys SET retired_at = $1 WHERE retired_at IS NULL")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO auth_signing_keys (kid, private_key, created_at, retired_at) \
+             VALUES ($1, $2, $3, NULL)",
+        )
+        .bind(&kid)
+        .bind(URL_SAFE_NO_PAD.encode(key.to_bytes()))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.reload().await?;
+        Ok(kid)
+    }
+
+    /// Signs `claims` with the active key.
+    pub(crate) fn sign(&self, claims: &Claims) -> Result<String, AuthError> {
+        let set = self.inner.read().expect("key lock");
+        let key = set
+            .keys
+            .get(&set.active)
+            .ok_or_else(|| AuthError::internal("no active signing key"))?;
+        let header = Header {
+            alg: "ES256".to_owned(),
+            kid: Some(set.active.clone()),
+            typ: Some("JWT".to_owned()),
+        };
+        let header =
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).map_err(AuthError::internal)?);
+        let payload =
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).map_err(AuthError::internal)?);
+        let input = format!("{header}.{payload}");
+        let signature: Signature = key.signing.sign(input.as_bytes());
+        Ok(format!(
+            "{input}.{}",
+            URL_SAFE_NO_PAD.encode(signature.to_bytes())
+        ))
+    }
+
+    /// Verifies a token's signature and its `exp`, `nbf`, `aud` and `iss`.
+    pub fn verify(&self, token: &str, issuer: &str, now: i64) -> Result<Claims, JwtError> {
+        let mut parts = token.split('.');
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(JwtError::Malformed);
+        };
+        let header: Header = URL_SAFE_NO_PAD
+            .decode(header)
+            .ok()
+            .and_then(|h| serde_json::from_slice(&h).ok())
+            .ok_or(JwtError::Malformed)?;
+        // The algorithm list is pinned: the header cannot talk the verifier into another.
+        if header.alg != "ES256" {
+            return Err(JwtError::Algorithm);
+        }
+        let kid = header.kid.ok_or(JwtError::UnknownKey)?;
+        let signature = URL_SAFE_NO_PAD
+            .decode(signature)
+            .ok()
+            .and_then(|s| Signature::from_slice(&s).ok())
+            .ok_or(JwtError::Signature)?;
+        {
+            let set = self.inner.read().expect("key lock");
+            let key = set.keys.get(&kid).ok_or(JwtError::UnknownKey)?;
+            let input_len = token.len() - token.rsplit('.').next().map_or(0, str::len) - 1;
+            key.verifying
+                .verify(&token.as_bytes()[..input_len], &signature)
+                .map_err(|_| JwtError::Signature)?;
+        }
+        let claims: Claims = URL_SAFE_NO_PAD
+            .decode(payload)
+            .ok()
+            .and_then(|p| serde_json::from_slice(&p).ok())
+            .ok_or(JwtError::Malformed)?;
+        if claims.exp + LEEWAY_SECS < now {
+            return Err(JwtError::Expired);
+        }
+        if claims.nbf.is_some_and(|nbf| nbf - LEEWAY_SECS > now) {
+            return Err(JwtError::NotYetValid);
+        }
+        if claims.aud != "authenticated" || claims.iss != issuer {
+            return Err(JwtError::Audience);
+        }
+        Ok(claims)
+    }
+
+    /// `{"keys":[…]}`: the public keys, active and retired-but-unexpired.
+    pub fn jwks(&self) -> Value {
+        let set = self.inner.read().expect("key lock");
+        let mut keys: Vec<(&String, &Key)> = set.keys.iter().collect();
+        keys.sort_by_key(|(kid, key)| (key.retired_at.is_some(), (*kid).clone()));
+        let keys: Vec<Value> = keys
+            .into_iter()
+            .map(|(kid, key)| {
+                let point = key.verifying.to_sec1_point(false);
+                let bytes = point.as_bytes();
+                serde_json::json!({
+                    "kty": "EC",
+                    "crv": "P-256",
+                    "x": URL_SAFE_NO_PAD.encode(&bytes[1..33]),
+                    "y": URL_SAFE_NO_PAD.encode(&bytes[33..65]),
+                    "kid": kid,
+                    "alg": "ES256",
+                    "use": "sig",
+                    "key_ops": ["verify"],
+                })
+            })
+            .collect();
+        serde_json::json!({ "keys": keys })
+    }
+
+    /// Whether `kid` is known (after a reload if it was not).
+    pub(crate) async fn knows(&self, kid: &str) -> bool {
+        if self.inner.read().expect("key lock").keys.contains_key(kid) {
+            return true;
+        }
+        self.reload().await.is_ok() && self.inner.read().expect("key lock").keys.contains_key(kid)
+    }
+}
+
+/// The `kid` of a token's header, without verifying anything.
+pub(crate) fn kid_of(token: &str) -> Option<String> {
+    let header = token.split('.').next()?;
+    let header: Header = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
+    header.kid
+}

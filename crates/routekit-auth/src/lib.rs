@@ -1,0 +1,40 @@
+//! An embedded auth server for routekit apps that speaks Supabase Auth's (GoTrue's) wire
+//! protocol, so `@supabase/supabase-js` and `@supabase/ssr` work against it unchanged.
+//!
+//! Users, sessions and keys live in SQLite by default (a file under `./data`, created on first
+//! run, WAL with `synchronous=FULL`) or in PostgreSQL when `DATABASE_URL` points at one.
+//! Access tokens are ES256 JWTs with GoTrue's claims, published in a JWKS; refresh tokens are
+//! opaque, rotated on every use, with GoTrue's reuse rules; passwords are argon2id.
+//!
+//! ```no_run
+//! # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+//! use routekit_auth::{AuthConfig, AuthService};
+//!
+//! let auth = AuthService::start(AuthConfig::from_env()?).await?;
+//! let api: axum::Router = routekit_auth::router(auth.clone()); // /auth/v1/*
+//! # Ok(()) }
+//! ```
+
+mod config;
+mod error;
+mod http;
+mod jwt;
+mod password;
+mod service;
+mod store;
+mod user;
+
+pub use config::{AuthConfig, AuthConfigError};
+pub use error::AuthError;
+pub use http::{API_VERSION, router};
+pub use jwt::{Amr, Claims, JwtError, Keys, LEEWAY_SECS};
+pub use service::{AuthService, Session, SignOutScope, SignUp};
+pub use store::{Backend, Store};
+pub use user::User;
+
+/// Now, in unix seconds.
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}

@@ -1,0 +1,648 @@
+//! The auth service's Rust API: sign up, sign in, refresh, sign out, users, tokens.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, KeyInit, Mac};
+use http::StatusCode;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::config::AuthConfig;
+use crate::error::{AuthError, is_unique_violation};
+use crate::jwt::{Amr, Claims, JwtError, Keys};
+use crate::password;
+use crate::store::Store;
+use crate::user::{User, select_user};
+
+/// A signed-in session as the token endpoints return it (GoTrue's `AccessTokenResponse`).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Session {
+    /// The ES256 access token.
+    pub access_token: String,
+    /// The opaque refresh token.
+    pub refresh_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// When it expires (unix seconds).
+    pub expires_at: i64,
+    /// The user.
+    pub user: User,
+    /// The access token's claims.
+    pub claims: Claims,
+    /// For a password sign-in whose password no longer meets the rules: the reasons.
+    pub weak_password: Vec<&'static str>,
+}
+
+impl Session {
+    /// The JSON body of a token response.
+    pub fn to_json(&self) -> Value {
+        let mut body = json!({
+            "access_token": self.access_token,
+            "token_type": "bearer",
+            "expires_in": self.expires_in,
+            "expires_at": self.expires_at,
+            "refresh_token": self.refresh_token,
+            "user": self.user.to_json(&[]),
+        });
+        if !self.weak_password.is_empty() {
+            body["weak_password"] = json!({
+                "message": "Password does not meet the current requirements",
+                "reasons": self.weak_password,
+            });
+        }
+        body
+    }
+}
+
+/// What sign-up produced: a session (auto-confirm) or an unconfirmed user.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum SignUp {
+    /// Auto-confirm is on: the user is signed in.
+    Session(Box<Session>),
+    /// Confirmation is required: no session yet.
+    User(Box<User>),
+}
+
+/// Which sessions a sign-out ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignOutScope {
+    /// Every session of the user.
+    Global,
+    /// This session.
+    Local,
+    /// Every session but this one.
+    Others,
+}
+
+/// The embedded auth server's core, shared by its HTTP layer and by the app.
+///
+/// ```no_run
+/// # async fn f() -> Result<(), routekit_auth::AuthError> {
+/// use routekit_auth::{AuthConfig, AuthService};
+///
+/// let auth = AuthService::start(AuthConfig::new("sqlite://data/auth.db")).await?;
+/// auth.sign_up("ann@example.com", "a long passphrase", None).await?;
+/// let session = auth.sign_in_with_password("ann@example.com", "a long passphrase").await?;
+/// let claims = auth.verify_access_token(&session.access_token).await?;
+/// assert_eq!(claims.aal, "aal1");
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct AuthService {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: AuthConfig,
+    store: Store,
+    keys: Keys,
+    issuer: String,
+    refresh_key: [u8; 32],
+    /// Verified for unknown e-mails, so they take as long as wrong passwords.
+    dummy_hash: String,
+}
+
+impl std::fmt::Debug for AuthService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthService")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Bytes in a refresh token: session id, counter, MAC.
+const REFRESH_LEN: usize = 16 + 8 + 16;
+
+fn random_bytes<const N: usize>() -> Result<[u8; N], AuthError> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(|e| AuthError::internal(e.to_string()))?;
+    Ok(bytes)
+}
+
+fn sha256_b64(text: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(text.as_bytes()))
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, AuthError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(AuthError::internal)
+}
+
+/// An e-mail address, lowercased and trimmed, or 400 `validation_failed`.
+fn normalise_email(email: &str) -> Result<String, AuthError> {
+    let email = email.trim().to_lowercase();
+    let valid = email.len() <= 255
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        })
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if valid {
+        Ok(email)
+    } else {
+        Err(AuthError::api(
+            StatusCode::BAD_REQUEST,
+            "email_address_invalid",
+            "Unable to validate email address: invalid format",
+        ))
+    }
+}
+
+impl AuthService {
+    /// Connects to the database, runs migrations, and loads (or creates) the signing key and
+    /// the refresh-token key.
+    pub async fn start(config: AuthConfig) -> Result<AuthService, AuthError> {
+        let store = Store::connect(&config.database_url).await?;
+        Self::with_store(config, store).await
+    }
+
+    /// As [`AuthService::start`], on an already connected store.
+    pub async fn with_store(config: AuthConfig, store: Store) -> Result<AuthService, AuthError> {
+        let keys = Keys::load(store.clone(), config.jwt_exp.as_secs() as i64).await?;
+        let fresh = URL_SAFE_NO_PAD.encode(random_bytes::<32>()?);
+        let refresh_key = store.secret("refresh_token_key", || fresh).await?;
+        let refresh_key: [u8; 32] = URL_SAFE_NO_PAD
+            .decode(refresh_key)
+            .ok()
+            .and_then(|k| k.try_into().ok())
+            .ok_or_else(|| AuthError::internal("stored refresh-token key is malformed"))?;
+        let random = URL_SAFE_NO_PAD.encode(random_bytes::<24>()?);
+        let dummy_hash = blocking(move || password::hash(&random)).await??;
+        Ok(AuthService {
+            inner: Arc::new(Inner {
+                issuer: config.issuer(),
+                config,
+                store,
+                keys,
+                refresh_key,
+                dummy_hash,
+            }),
+        })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &AuthConfig {
+        &self.inner.config
+    }
+
+    /// The signing keys (for rotation and the JWKS).
+    pub fn keys(&self) -> &Keys {
+        &self.inner.keys
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// Creates an account. With auto-confirm on (the default) the user is signed in.
+    pub async fn sign_up(
+        &self,
+        email: &str,
+        password: &str,
+        data: Option<Value>,
+    ) -> Result<SignUp, AuthError> {
+        let config = &self.inner.config;
+        if config.disable_signup {
+            return Err(AuthError::api(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "signup_disabled",
+                "Signups not allowed for this instance",
+            ));
+        }
+        let email = normalise_email(email)?;
+        if password.is_empty() {
+            return Err(AuthError::validation("Signup requires a valid password"));
+        }
+        let password = password::normalise(password);
+        password::check_strength(&password, config.password_min_length)?;
+        let hash = blocking(move || password::hash(&password)).await??;
+        let now = crate::now();
+        let id = uuid::Uuid::new_v4().to_string();
+        let metadata = match data {
+            Some(Value::Object(map)) => Value::Object(map),
+            Some(Value::Null) | None => json!({}),
+            Some(_) => return Err(AuthError::validation("data must be an object")),
+        };
+        let confirmed = config.autoconfirm.then_some(now);
+        let inserted = sqlx::query(
+            "INSERT INTO auth_users (id, email, password_hash, role, aud, app_metadata, \
+             user_metadata, email_confirmed_at, last_sign_in_at, banned_until, created_at, \
+             updated_at) VALUES ($1, $2, $3, 'authenticated', 'authenticated', $4, $5, $6, $7, \
+             NULL, $8, $8)",
+        )
+        .bind(&id)
+        .bind(&email)
+        .bind(&hash)
+        .bind(json!({"provider": "email", "providers": ["email"]}).to_string())
+        .bind(metadata.to_string())
+        .bind(confirmed)
+        .bind(confirmed)
+        .bind(now)
+        .execute(&self.inner.store.pool)
+        .await;
+        match inserted {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                return Err(AuthError::api(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "user_already_exists",
+                    "User already registered",
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let user = self
+            .user(&id)
+            .await?
+            .ok_or_else(|| AuthError::internal("user vanished"))?;
+        if config.autoconfirm {
+            let session = self.create_session(user, "password", now).await?;
+            Ok(SignUp::Session(Box::new(session)))
+        } else {
+            Ok(SignUp::User(Box::new(user)))
+        }
+    }
+
+    /// Signs in with e-mail and password: a new session at `aal1`. Unknown e-mails and wrong
+    /// passwords get the same error after the same work.
+    pub async fn sign_in_with_password(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> Result<Session, AuthError> {
+        if email.trim().is_empty() || password.is_empty() {
+            return Err(AuthError::validation(
+                "An email address and a password are required",
+            ));
+        }
+        let email = email.trim().to_lowercase();
+        let password = password::normalise(password);
+        let user: Option<User> = sqlx::query_as(select_user!("WHERE email = $1"))
+            .bind(&email)
+            .fetch_optional(&self.inner.store.pool)
+            .await?;
+        let hash = user
+            .as_ref()
+            .and_then(|u| u.password_hash.clone())
+            .unwrap_or_else(|| self.inner.dummy_hash.clone());
+        let candidate = password.clone();
+        let matches = blocking(move || password::verify(&candidate, &hash)).await?;
+        let Some(user) = user.filter(|u| matches && u.password_hash.is_some()) else {
+            return Err(AuthError::invalid_credentials());
+        };
+        let now = crate::now();
+        // Told only after the password checked out, so these leak nothing about accounts.
+        if user.email_confirmed_at.is_none() {
+            return Err(AuthError::api(
+                StatusCode::BAD_REQUEST,
+                "email_not_confirmed",
+                "Email not confirmed",
+            ));
+        }
+        if user.is_banned(now) {
+            return Err(AuthError::api(
+                StatusCode::BAD_REQUEST,
+                "user_banned",
+                "User is banned",
+            ));
+        }
+        sqlx::query("UPDATE auth_users SET last_sign_in_at = $1, updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(&user.id)
+            .execute(&self.inner.store.pool)
+            .await?;
+        let user = self
+            .user(&user.id)
+            .await?
+            .ok_or_else(|| AuthError::internal("user vanished"))?;
+        let mut session = self.create_session(user, "password", now).await?;
+        if let Err(AuthError::Api { weak_password, .. }) =
+            password::check_strength(&password, self.inner.config.password_min_length)
+        {
+            session.weak_password = weak_password;
+        }
+        Ok(session)
+    }
+
+    /// A user by id.
+    pub async fn user(&self, id: &str) -> Result<Option<User>, AuthError> {
+        Ok(sqlx::query_as(select_user!("WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.inner.store.pool)
+            .await?)
+    }
+
+    fn refresh_token(&self, session_id: &uuid::Uuid, counter: u64) -> String {
+        let mut token = [0u8; REFRESH_LEN];
+        token[..16].copy_from_slice(session_id.as_bytes());
+        token[16..24].copy_from_slice(&counter.to_be_bytes());
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.inner.refresh_key)
+            .expect("HMAC takes any key length");
+        mac.update(&token[..24]);
+        token[24..].copy_from_slice(&mac.finalize().into_bytes()[..16]);
+        URL_SAFE_NO_PAD.encode(token)
+    }
+
+    /// The session and counter a refresh token names, if it was minted here.
+    fn parse_refresh_token(&self, token: &str) -> Result<(uuid::Uuid, u64), AuthError> {
+        let not_found = || {
+            AuthError::api(
+                StatusCode::BAD_REQUEST,
+                "refresh_token_not_found",
+                "Invalid Refresh Token: Refresh Token Not Found",
+            )
+        };
+        let mut bytes = [0u8; REFRESH_LEN];
+        if token.len() != 54
+            || !matches!(
+                URL_SAFE_NO_PAD.decode_slice(token, &mut bytes),
+                Ok(REFRESH_LEN)
+            )
+        {
+            return Err(AuthError::validation("Refresh token is not valid"));
+        }
+        let session = uuid::Uuid::from_slice(&bytes[..16]).map_err(|_| not_found())?;
+        let counter = u64::from_be_bytes(bytes[16..24].try_into().expect("8 bytes"));
+        let expected = self.refresh_token(&session, counter);
+        if !bool::from(expected.as_bytes().ct_eq(token.as_bytes())) {
+            return Err(not_found());
+        }
+        Ok((session, counter))
+    }
+
+    async fn create_session(
+        &self,
+        user: User,
+        method: &str,
+        now: i64,
+    ) -> Result<Session, AuthError> {
+        let id = uuid::Uuid::new_v4();
+        let amr = vec![Amr {
+            method: method.to_owned(),
+            timestamp: now,
+        }];
+        let token = self.refresh_token(&id, 0);
+        sqlx::query(
+            "INSERT INTO auth_sessions (id, user_id, aal, amr, refresh_counter, refresh_hash, \
+             refreshed_at, created_at, updated_at) VALUES ($1, $2, 'aal1', $3, 0, $4, $5, $5, $5)",
+        )
+        .bind(id.to_string())
+        .bind(&user.id)
+        .bind(serde_json::to_string(&amr).map_err(AuthError::internal)?)
+        .bind(sha256_b64(&token))
+        .bind(now)
+        .execute(&self.inner.store.pool)
+        .await?;
+        self.issue(user, &id.to_string(), "aal1", amr, token, now)
+    }
+
+    fn issue(
+        &self,
+        user: User,
+        session_id: &str,
+        aal: &str,
+        mut amr: Vec<Amr>,
+        refresh_token: String,
+        now: i64,
+    ) -> Result<Session, AuthError> {
+        amr.sort_by_key(|a| std::cmp::Reverse(a.timestamp));
+        let exp_in = self.inner.config.jwt_exp.as_secs() as i64;
+        let claims = Claims {
+            iss: self.inner.issuer.clone(),
+            sub: user.id.clone(),
+            aud: user.aud.clone(),
+            exp: now + exp_in,
+            iat: now,
+            nbf: None,
+            email: user.email.clone(),
+            phone: String::new(),
+            app_metadata: user.app_metadata(),
+            user_metadata: user.user_metadata(),
+            role: user.role.clone(),
+            aal: aal.to_owned(),
+            amr,
+            session_id: session_id.to_owned(),
+            is_anonymous: false,
+        };
+        Ok(Session {
+            access_token: self.inner.keys.sign(&claims)?,
+            refresh_token,
+            expires_in: exp_in,
+            expires_at: now + exp_in,
+            user,
+            claims,
+            weak_password: Vec::new(),
+        })
+    }
+
+    /// Exchanges a refresh token for a new session token pair, with GoTrue's reuse rules:
+    /// - the current token rotates (exactly one concurrent caller wins the swap);
+    /// - the previous token, replayed within the reuse interval (10 s), returns the current
+    ///   token unchanged (a client that lost the last response, or concurrent refreshes);
+    /// - any other replay revokes the whole session: 400 `refresh_token_already_used`.
+    pub async fn refresh(&self, token: &str) -> Result<Session, AuthError> {
+        let (session_id, counter) = self.parse_refresh_token(token)?;
+        let pool = &self.inner.store.pool;
+        let id = session_id.to_string();
+        loop {
+            let row: Option<(String, String, String, i64, String, i64)> = sqlx::query_as(
+                "SELECT user_id, aal, amr, refresh_counter, refresh_hash, refreshed_at \
+                 FROM auth_sessions WHERE id = $1",
+            )
+            .bind(&id)
+            .fetch_optional(pool)
+            .await?;
+            let Some((user_id, aal, amr, current, hash, refreshed_at)) = row else {
+                return Err(AuthError::api(
+                    StatusCode::BAD_REQUEST,
+                    "refresh_token_not_found",
+                    "Invalid Refresh Token: Refresh Token Not Found",
+                ));
+            };
+            let current = current as u64;
+            let now = crate::now();
+            let amr: Vec<Amr> = serde_json::from_str(&amr).map_err(AuthError::internal)?;
+            let user = self.user(&user_id).await?.ok_or_else(|| {
+                AuthError::api(StatusCode::BAD_REQUEST, "user_not_found", "User not found")
+            })?;
+            if user.is_banned(now) {
+                return Err(AuthError::api(
+                    StatusCode::BAD_REQUEST,
+                    "user_banned",
+                    "User is banned",
+                ));
+            }
+            let interval = self.inner.config.refresh_reuse_interval.as_secs() as i64;
+            if counter == current {
+                if !bool::from(sha256_b64(token).as_bytes().ct_eq(hash.as_bytes())) {
+                    return Err(AuthError::internal("refresh token hash mismatch"));
+                }
+                let next = self.refresh_token(&session_id, current + 1);
+                // Compare-and-swap on the counter: of concurrent refreshes exactly one wins;
+                // the others re-read and take the reuse path below.
+                let swapped = sqlx::query(
+                    "UPDATE auth_sessions SET refresh_counter = $1, refresh_hash = $2, \
+                     refreshed_at = $3, updated_at = $3 WHERE id = $4 AND refresh_counter = $5",
+                )
+                .bind((current + 1) as i64)
+                .bind(sha256_b64(&next))
+                .bind(now)
+                .bind(&id)
+                .bind(current as i64)
+                .execute(pool)
+                .await?;
+                if swapped.rows_affected() == 1 {
+                    return self.issue(user, &id, &aal, amr, next, now);
+                }
+                continue;
+            }
+            if counter + 1 == current && now - refreshed_at <= interval {
+                let active = self.refresh_token(&session_id, current);
+                return self.issue(user, &id, &aal, amr, active, now);
+            }
+            // A replay outside the rules: someone else may hold this family. End it.
+            sqlx::query("DELETE FROM auth_sessions WHERE id = $1")
+                .bind(&id)
+                .execute(pool)
+                .await?;
+            tracing::warn!(target: "routekit::auth", session_id = %id, "refresh token reused; session revoked");
+            return Err(AuthError::api(
+                StatusCode::BAD_REQUEST,
+                "refresh_token_already_used",
+                "Invalid Refresh Token: Already Used",
+            ));
+        }
+    }
+
+    /// Verifies an access token (signature, `exp`, `aud`, `iss`) without touching the
+    /// database, except to reload the keys when the `kid` is unknown (another instance
+    /// rotated).
+    pub async fn verify_access_token(&self, token: &str) -> Result<Claims, JwtError> {
+        let now = crate::now();
+        match self.inner.keys.verify(token, &self.inner.issuer, now) {
+            Err(JwtError::UnknownKey) => {
+                let known = match crate::jwt::kid_of(token) {
+                    Some(kid) => self.inner.keys.knows(&kid).await,
+                    None => false,
+                };
+                if known {
+                    self.inner.keys.verify(token, &self.inner.issuer, now)
+                } else {
+                    Err(JwtError::UnknownKey)
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// The user and claims behind a bearer token whose session still exists, with GoTrue's
+    /// errors: 403 `bad_jwt`, `session_not_found`, `user_not_found`.
+    pub async fn authenticate(&self, token: &str) -> Result<(User, Claims), AuthError> {
+        let claims = self.verify_access_token(token).await.map_err(|e| {
+            AuthError::api(
+                StatusCode::FORBIDDEN,
+                "bad_jwt",
+                format!("invalid JWT: {e}"),
+            )
+        })?;
+        let exists: Option<String> =
+            sqlx::query_scalar("SELECT id FROM auth_sessions WHERE id = $1")
+                .bind(&claims.session_id)
+                .fetch_optional(&self.inner.store.pool)
+                .await?;
+        if exists.is_none() {
+            return Err(AuthError::api(
+                StatusCode::FORBIDDEN,
+                "session_not_found",
+                "Session from session_id claim in JWT does not exist",
+            ));
+        }
+        let user = self.user(&claims.sub).await?.ok_or_else(|| {
+            AuthError::api(
+                StatusCode::FORBIDDEN,
+                "user_not_found",
+                "User from sub claim in JWT does not exist",
+            )
+        })?;
+        if user.is_banned(crate::now()) {
+            return Err(AuthError::api(
+                StatusCode::FORBIDDEN,
+                "user_banned",
+                "User is banned",
+            ));
+        }
+        Ok((user, claims))
+    }
+
+    /// Ends sessions of the token's user.
+    pub async fn sign_out(&self, claims: &Claims, scope: SignOutScope) -> Result<(), AuthError> {
+        let pool = &self.inner.store.pool;
+        match scope {
+            SignOutScope::Global => {
+                sqlx::query("DELETE FROM auth_sessions WHERE user_id = $1")
+                    .bind(&claims.sub)
+                    .execute(pool)
+                    .await?;
+            }
+            SignOutScope::Local => {
+                sqlx::query("DELETE FROM auth_sessions WHERE id = $1 AND user_id = $2")
+                    .bind(&claims.session_id)
+                    .bind(&claims.sub)
+                    .execute(pool)
+                    .await?;
+            }
+            SignOutScope::Others => {
+                sqlx::query("DELETE FROM auth_sessions WHERE user_id = $1 AND id <> $2")
+                    .bind(&claims.sub)
+                    .bind(&claims.session_id)
+                    .execute(pool)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a session still exists (not signed out or revoked).
+    pub async fn session_exists(&self, session_id: &str) -> Result<bool, AuthError> {
+        let exists: Option<String> =
+            sqlx::query_scalar("SELECT id FROM auth_sessions WHERE id = $1")
+                .bind(session_id)
+                .fetch_optional(&self.inner.store.pool)
+                .await?;
+        Ok(exists.is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(
+            normalise_email("  Ann@Example.COM ").unwrap(),
+            "ann@example.com"
+        );
+        for bad in [
+            "",
+            "ann",
+            "@example.com",
+            "ann@example",
+            "ann@.com",
+            "an n@example.com",
+        ] {
+            assert!(normalise_email(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! The GoTrue-compatible HTTP API on a real server, each test on SQLite and PostgreSQL.
+
+mod helpers;
+
+mod accounts;
+mod tokens;
