@@ -151,6 +151,24 @@ impl App {
         self
     }
 
+    /// Adds hand-written axum routes that are *not* CSRF-checked, for APIs that ignore cookies
+    /// and authenticate every request another way (the embedded auth API at `/auth/v1`, which
+    /// reads only `Authorization: Bearer`; signed webhooks).
+    ///
+    /// ```
+    /// use routekit::axum::{Router, routing::post};
+    /// # let routes = routekit::RouteTable::new(vec![]);
+    /// let hooks = Router::new().route("/hooks/github", post(|| async { "verified by signature" }));
+    /// let app = routekit::App::new(routes).merge_csrf_exempt(hooks);
+    /// ```
+    pub fn merge_csrf_exempt(mut self, router: Router) -> Self {
+        self.steps
+            .push(Box::new(move |app: Router, _: Option<&CsrfLayer>| {
+                app.merge(router)
+            }));
+        self
+    }
+
     /// Makes `value` available to every handler through axum's `Extension<T>` extractor: app
     /// state for route files (a database pool, a client, a secret). Cheaper than
     /// `.layer(Extension(value))`, which wraps every route in another service.

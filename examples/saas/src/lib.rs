@@ -1,9 +1,10 @@
-//! The routekit example app: a SaaS backend whose routes live in `app/`.
+//! The routekit example app: a SaaS backend whose routes live in `app/`, with the embedded
+//! auth server at `/auth/v1`.
 //!
 //! ```no_run
-//! # async fn run() -> std::io::Result<()> {
-//! saas::app().serve().await
-//! # }
+//! # async fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! saas::app().await?.serve().await?;
+//! # Ok(()) }
 //! ```
 
 mod html;
@@ -11,33 +12,44 @@ mod validate;
 
 use std::sync::Arc;
 
+use routekit_auth::{AuthConfig, AuthConfigError, AuthError, AuthService};
+
 routekit::routes!();
 
 /// What the example reads from its environment.
 ///
 /// ```
-/// let config = saas::Config { webhook_secret: Some("whsec_test".into()) };
-/// let app = saas::app_with(config);
+/// let config = saas::Config { webhook_secret: Some("whsec_test".into()), auth: None };
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Config {
     /// `SAAS_WEBHOOK_SECRET`: the key payment webhooks are signed with. Without it the
     /// webhook answers 503.
     pub webhook_secret: Option<String>,
+    /// The embedded auth server's settings (`DATABASE_URL`, `ROUTEKIT_AUTH_*`); `None` leaves
+    /// `/auth/v1` out (`ROUTEKIT_AUTH=off`).
+    pub auth: Option<AuthConfig>,
 }
 
 impl Config {
-    /// Reads `SAAS_WEBHOOK_SECRET`.
+    /// Reads `SAAS_WEBHOOK_SECRET`, `ROUTEKIT_AUTH` (`on` by default, or `off`) and the auth
+    /// settings.
     ///
     /// ```
-    /// let config = saas::Config::from_env();
+    /// let config = saas::Config::from_env()?;
+    /// # Ok::<(), routekit_auth::AuthConfigError>(())
     /// ```
-    pub fn from_env() -> Self {
-        Config {
+    pub fn from_env() -> Result<Self, AuthConfigError> {
+        let auth = match std::env::var("ROUTEKIT_AUTH").as_deref().map(str::trim) {
+            Ok("off" | "false" | "0") => None,
+            _ => Some(AuthConfig::from_env()?),
+        };
+        Ok(Config {
             webhook_secret: std::env::var("SAAS_WEBHOOK_SECRET")
                 .ok()
                 .filter(|s| !s.is_empty()),
-        }
+            auth,
+        })
     }
 }
 
@@ -48,21 +60,43 @@ pub(crate) struct WebhookSecret(Option<Arc<str>>);
 
 /// The example app, configured from the environment.
 ///
+/// ```no_run
+/// # async fn f() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// let app = saas::app().await?;
+/// # Ok(()) }
 /// ```
-/// let app = saas::app();
-/// assert!(app.manifest().iter().any(|r| r.url == "/hello"));
-/// ```
-pub fn app() -> routekit::App {
-    app_with(Config::from_env())
+pub async fn app() -> Result<routekit::App, Box<dyn std::error::Error + Send + Sync>> {
+    Ok(app_with(Config::from_env()?).await?)
 }
 
-/// The example app with the given configuration.
+/// The example app with the given configuration; starting the auth server connects to its
+/// database and runs the migrations.
 ///
 /// ```
-/// let app = saas::app_with(saas::Config::default());
+/// # async fn f() -> Result<(), routekit_auth::AuthError> {
+/// let app = saas::app_with(saas::Config::default()).await?;
 /// assert!(app.csrf_enabled());
+/// # Ok(()) }
 /// ```
-pub fn app_with(config: Config) -> routekit::App {
-    let secret = WebhookSecret(config.webhook_secret.map(Arc::from));
+pub async fn app_with(config: Config) -> Result<routekit::App, AuthError> {
+    let mut app = routes_only(&config);
+    if let Some(auth) = config.auth {
+        let auth = AuthService::start(auth).await?;
+        app = app
+            .merge_csrf_exempt(routekit_auth::router(auth.clone()))
+            .extension(auth);
+    }
+    Ok(app)
+}
+
+/// The routes from `app/` and their settings, without connecting to anything (for
+/// `saas routes`).
+///
+/// ```
+/// let app = saas::routes_only(&saas::Config::default());
+/// assert!(app.manifest().iter().any(|r| r.url == "/hello"));
+/// ```
+pub fn routes_only(config: &Config) -> routekit::App {
+    let secret = WebhookSecret(config.webhook_secret.as_deref().map(Arc::from));
     routekit::App::new(routes()).extension(secret)
 }

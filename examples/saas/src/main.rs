@@ -4,10 +4,19 @@
 use std::io::Write;
 
 #[tokio::main]
-async fn main() -> std::io::Result<()> {
+async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     match std::env::args().nth(1).as_deref() {
-        None => saas::app().serve().await,
-        Some("routes") => std::io::stdout().write_all(saas::app().routes_report().as_bytes()),
+        None => Ok(saas::app().await?.serve().await?),
+        Some("routes") => {
+            let config = saas::Config::from_env()?;
+            let mut report = saas::routes_only(&config).routes_report();
+            if config.auth.is_some() {
+                report.push_str(
+                    "/auth/v1/*: the embedded auth API (Bearer only, exempt from CSRF)\n",
+                );
+            }
+            Ok(std::io::stdout().write_all(report.as_bytes())?)
+        }
         Some(other) => {
             eprintln!("unknown command {other:?}; usage: saas [routes]");
             std::process::exit(2)

@@ -121,7 +121,7 @@ async fn encoded_slash_never_becomes_a_separator_in_a_dynamic_segment() {
 
 #[tokio::test]
 async fn the_manifest_lists_every_route_file() {
-    let app = saas::app();
+    let app = saas::routes_only(&saas::Config::default());
     let manifest = app.manifest();
     let items = manifest.iter().find(|r| r.url == "/api/items").unwrap();
     assert_eq!(items.file, "app/api/items/route.rs");

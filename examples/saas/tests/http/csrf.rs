@@ -27,7 +27,7 @@ async fn guestbook(server: &TestServer) -> String {
 }
 
 async fn plain() -> TestServer {
-    TestServer::spawn(saas::app_with(saas::Config::default()).into_service()).await
+    TestServer::spawn(crate::helpers::app().await.into_service()).await
 }
 
 #[tokio::test]
@@ -126,8 +126,10 @@ fn sign(secret: &str, body: &str) -> String {
 async fn the_signed_webhook_is_exempt_from_csrf() {
     let config = saas::Config {
         webhook_secret: Some("whsec_test".into()),
+        auth: None,
     };
-    let server = TestServer::spawn(saas::app_with(config).into_service()).await;
+    let app = saas::app_with(config).await.unwrap();
+    let server = TestServer::spawn(app.into_service()).await;
     let body = r#"{"id":"evt_1","type":"payment.succeeded"}"#;
     // No cookie, no token, as a payment provider calls it.
     let client = reqwest::Client::new();
@@ -168,9 +170,10 @@ async fn an_unconfigured_webhook_is_503() {
 
 #[tokio::test]
 async fn the_environment_switch_turns_csrf_off() {
+    let db = routekit_test::TestDb::sqlite();
     let server = routekit_test::ServerProcess::start(
         env!("CARGO_BIN_EXE_saas"),
-        &[("ROUTEKIT_CSRF", "off")],
+        &[("ROUTEKIT_CSRF", "off"), ("DATABASE_URL", db.url())],
     )
     .await;
     let res = reqwest::Client::new()
@@ -180,7 +183,8 @@ async fn the_environment_switch_turns_csrf_off() {
         .await
         .unwrap();
     assert_eq!(res.status(), 201);
-    assert!(server.terminate().await.success());
+    let status = server.terminate().await;
+    assert!(status.success(), "{status:?}");
 }
 
 #[test]

@@ -3,9 +3,17 @@
 use routekit_test::TestServer;
 use serde_json::Value;
 
+/// The example's routes without the auth server (which has its own tests, and costs a
+/// database per server).
+pub(crate) async fn app() -> routekit::App {
+    saas::app_with(saas::Config::default())
+        .await
+        .expect("the example app starts")
+}
+
 /// The example app on a fresh port, with a client that sends a CSRF token.
 pub(crate) async fn spawn() -> TestServer {
-    TestServer::spawn(saas::app().into_service())
+    TestServer::spawn(app().await.into_service())
         .await
         .with_csrf()
         .await
@@ -13,7 +21,7 @@ pub(crate) async fn spawn() -> TestServer {
 
 /// The example app with extra routes merged in (for behaviour the example has no route for).
 pub(crate) async fn spawn_with(extra: routekit::axum::Router) -> TestServer {
-    TestServer::spawn(saas::app().merge(extra).into_service())
+    TestServer::spawn(app().await.merge(extra).into_service())
         .await
         .with_csrf()
         .await

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod auth;
 mod conventions;
 mod csrf;
 mod errors;

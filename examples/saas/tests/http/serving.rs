@@ -58,7 +58,7 @@ async fn shutdown_finishes_in_flight_requests() {
     let entered = Arc::new(Notify::new());
     let release = Arc::new(Notify::new());
     let (e, r) = (entered.clone(), release.clone());
-    let app = saas::app().merge(Router::new().route(
+    let app = crate::helpers::app().await.merge(Router::new().route(
         "/test/slow",
         get(move || {
             let (e, r) = (e.clone(), r.clone());
@@ -102,7 +102,12 @@ async fn shutdown_finishes_in_flight_requests() {
 
 #[tokio::test]
 async fn the_server_binary_serves_and_stops_on_sigterm() {
-    let mut server = routekit_test::ServerProcess::start(env!("CARGO_BIN_EXE_saas"), &[]).await;
+    let db = routekit_test::TestDb::sqlite();
+    let mut server = routekit_test::ServerProcess::start(
+        env!("CARGO_BIN_EXE_saas"),
+        &[("DATABASE_URL", db.url())],
+    )
+    .await;
     let res = routekit_test::client()
         .get(format!("{}/hello", server.url()))
         .header("cookie", "session=secret-cookie")

@@ -1,0 +1,88 @@
+//! The embedded auth server inside the example app: mounted at `/auth/v1`, exempt from CSRF.
+
+use routekit_test::{TestDb, TestServer};
+use serde_json::{Value, json};
+
+async fn with_auth(db: &TestDb) -> TestServer {
+    let config = saas::Config {
+        webhook_secret: None,
+        auth: Some(routekit_auth::AuthConfig::new(db.url())),
+    };
+    let app = saas::app_with(config)
+        .await
+        .expect("the example app starts");
+    TestServer::spawn(app.into_service()).await
+}
+
+#[tokio::test]
+async fn the_auth_api_is_served_and_exempt_from_csrf() {
+    let db = TestDb::sqlite();
+    let server = with_auth(&db).await;
+    // A browser that holds the CSRF cookie but sends no token: the auth API reads only
+    // the bearer token, so it needs none.
+    let page = server.get("/guestbook").send().await.unwrap();
+    assert!(page.headers().get("set-cookie").is_some());
+    let res = server
+        .post("/auth/v1/signup")
+        .header("x-supabase-api-version", "2024-01-01")
+        .json(&json!({"email": "ann@example.com", "password": "correct horse battery staple"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let session: Value = res.json().await.unwrap();
+    let user = server
+        .get("/auth/v1/user")
+        .bearer_auth(session["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(user.status(), 200);
+    let health: Value = server
+        .get("/auth/v1/health")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["name"], "GoTrue");
+    // The app's own routes are still checked.
+    let item = server
+        .post("/api/items")
+        .json(&json!({"name": "Widget", "quantity": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(item.status(), 403);
+}
+
+#[tokio::test]
+async fn the_binary_creates_its_sqlite_database_on_first_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("nested/auth.db");
+    let url = format!("sqlite://{}", file.display());
+    let server =
+        routekit_test::ServerProcess::start(env!("CARGO_BIN_EXE_saas"), &[("DATABASE_URL", &url)])
+            .await;
+    let res = reqwest::get(format!("{}/auth/v1/.well-known/jwks.json", server.url()))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let jwks: Value = res.json().await.unwrap();
+    let kid = jwks["keys"][0]["kid"].as_str().unwrap().to_owned();
+    assert!(file.exists(), "the database file was created");
+    assert!(server.terminate().await.success());
+    // The signing key is kept: a restart publishes the same one.
+    let server =
+        routekit_test::ServerProcess::start(env!("CARGO_BIN_EXE_saas"), &[("DATABASE_URL", &url)])
+            .await;
+    let jwks: Value = reqwest::get(format!("{}/auth/v1/.well-known/jwks.json", server.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks["keys"][0]["kid"], kid);
+    assert!(server.terminate().await.success());
+}
