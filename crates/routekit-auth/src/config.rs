@@ -33,6 +33,13 @@ pub struct AuthConfig {
     /// `ROUTEKIT_AUTH_REFRESH_REUSE_INTERVAL`: seconds in which replaying the previous
     /// refresh token returns the current one (default 10).
     pub refresh_reuse_interval: Duration,
+    /// `ROUTEKIT_AUTH_ENCRYPTION_KEY`: 32 bytes of base64url encrypting TOTP secrets at rest.
+    /// Unset, a key file `auth.key` is created next to the SQLite database (`data/auth.key`
+    /// with PostgreSQL). Instances sharing a PostgreSQL database must share this key.
+    pub encryption_key: Option<String>,
+    /// `ROUTEKIT_AUTH_MFA_BIND_IP`: a challenge must be verified from the IP that opened it
+    /// (default `true`, as GoTrue).
+    pub mfa_bind_ip: bool,
 }
 
 /// File and environment keys, all optional.
@@ -46,6 +53,7 @@ struct FileConfig {
     autoconfirm: Option<bool>,
     password_min_length: Option<usize>,
     refresh_reuse_interval: Option<u64>,
+    mfa_bind_ip: Option<bool>,
 }
 
 /// A setting that cannot be used.
@@ -81,6 +89,8 @@ impl AuthConfig {
             autoconfirm: true,
             password_min_length: 8,
             refresh_reuse_interval: Duration::from_secs(10),
+            encryption_key: None,
+            mfa_bind_ip: true,
         }
     }
 
@@ -154,6 +164,11 @@ impl AuthConfig {
         if let Some(b) = flag("ROUTEKIT_AUTH_AUTOCONFIRM", file.autoconfirm)? {
             config.autoconfirm = b;
         }
+        if let Some(b) = flag("ROUTEKIT_AUTH_MFA_BIND_IP", file.mfa_bind_ip)? {
+            config.mfa_bind_ip = b;
+        }
+        // The key is a secret: from the environment only, never from the config file.
+        config.encryption_key = var("ROUTEKIT_AUTH_ENCRYPTION_KEY").filter(|k| !k.is_empty());
         match var("ROUTEKIT_AUTH_PASSWORD_MIN_LENGTH") {
             Some(v) => {
                 config.password_min_length =

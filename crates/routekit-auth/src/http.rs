@@ -3,7 +3,10 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Query, Request, State};
+use std::net::SocketAddr;
+
+use axum::extract::connect_info::ConnectInfo;
+use axum::extract::{Path, Query, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -13,7 +16,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::error::AuthError;
-use crate::service::{AuthService, SignOutScope, SignUp};
+use crate::service::{AuthService, SignOutScope, SignUp, UserUpdate};
 
 /// The API version supabase-js sends and routekit answers with.
 pub const API_VERSION: &str = "2024-01-01";
@@ -37,7 +40,11 @@ pub fn router(auth: AuthService) -> Router {
         .route("/auth/v1/signup", post(signup))
         .route("/auth/v1/token", post(token))
         .route("/auth/v1/logout", post(logout))
-        .route("/auth/v1/user", get(get_user))
+        .route("/auth/v1/user", get(get_user).put(put_user))
+        .route("/auth/v1/factors", post(enroll))
+        .route("/auth/v1/factors/{id}", axum::routing::delete(unenroll))
+        .route("/auth/v1/factors/{id}/challenge", post(challenge))
+        .route("/auth/v1/factors/{id}/verify", post(verify))
         .route("/auth/v1/.well-known/jwks.json", get(jwks))
         .route("/auth/v1/settings", get(settings))
         .route("/auth/v1/health", get(health))
@@ -276,7 +283,157 @@ async fn get_user(
     headers: HeaderMap,
 ) -> Result<Response, AuthError> {
     let (user, _) = auth.authenticate(bearer(&headers)?).await?;
-    Ok(json_response(StatusCode::OK, &user.to_json(&[])))
+    let factors = auth.factors(&user.id).await?;
+    Ok(json_response(StatusCode::OK, &user.to_json(&factors)))
+}
+
+#[derive(Default, Deserialize)]
+struct UserBody {
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    data: Option<Value>,
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    app_metadata: Option<Value>,
+}
+
+async fn put_user(
+    State(auth): State<AuthService>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, AuthError> {
+    let (_, claims) = auth.authenticate(bearer(&headers)?).await?;
+    let body: UserBody = body(&bytes)?;
+    if body.app_metadata.is_some() {
+        return Err(AuthError::api(
+            StatusCode::FORBIDDEN,
+            "not_admin",
+            "User not allowed to update app_metadata",
+        ));
+    }
+    if body.phone.as_deref().is_some_and(|p| !p.is_empty()) {
+        return Err(AuthError::api(
+            StatusCode::BAD_REQUEST,
+            "phone_provider_disabled",
+            "Phone logins are disabled",
+        ));
+    }
+    let update = UserUpdate {
+        email: body.email.filter(|e| !e.is_empty()),
+        password: body.password.filter(|p| !p.is_empty()),
+        data: body.data,
+    };
+    let user = auth.update_user(&claims, update).await?;
+    let factors = auth.factors(&user.id).await?;
+    Ok(json_response(StatusCode::OK, &user.to_json(&factors)))
+}
+
+/// The client's IP, as the connection reports it (`unknown` where the server records none).
+fn client_ip(extensions: &http::Extensions) -> String {
+    extensions.get::<ConnectInfo<SocketAddr>>().map_or_else(
+        || "unknown".to_owned(),
+        |ConnectInfo(addr)| addr.ip().to_string(),
+    )
+}
+
+#[derive(Default, Deserialize)]
+struct EnrollBody {
+    #[serde(default)]
+    factor_type: Option<String>,
+    #[serde(default)]
+    friendly_name: Option<String>,
+    #[serde(default)]
+    issuer: Option<String>,
+}
+
+async fn enroll(
+    State(auth): State<AuthService>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, AuthError> {
+    let (_, claims) = auth.authenticate(bearer(&headers)?).await?;
+    let body: EnrollBody = body(&bytes)?;
+    if body.factor_type.as_deref() != Some("totp") {
+        return Err(AuthError::validation("factor_type needs to be totp"));
+    }
+    let enrollment = auth
+        .enroll_totp(
+            &claims,
+            body.friendly_name.as_deref(),
+            body.issuer.as_deref(),
+        )
+        .await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({
+            "id": enrollment.id,
+            "type": "totp",
+            "friendly_name": enrollment.friendly_name,
+            "totp": {
+                "qr_code": enrollment.qr_code,
+                "secret": enrollment.secret,
+                "uri": enrollment.uri,
+            },
+        }),
+    ))
+}
+
+async fn challenge(
+    State(auth): State<AuthService>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, AuthError> {
+    let (_, claims) = auth.authenticate(bearer(req.headers())?).await?;
+    let ip = client_ip(req.extensions());
+    let challenge = auth.challenge(&claims, &id, &ip).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "id": challenge.id, "type": "totp", "expires_at": challenge.expires_at }),
+    ))
+}
+
+#[derive(Default, Deserialize)]
+struct VerifyBody {
+    #[serde(default)]
+    challenge_id: Option<String>,
+    #[serde(default)]
+    code: Option<String>,
+}
+
+async fn verify(
+    State(auth): State<AuthService>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, AuthError> {
+    let (_, claims) = auth.authenticate(bearer(req.headers())?).await?;
+    let ip = client_ip(req.extensions());
+    let bytes = axum::body::to_bytes(req.into_body(), 64 * 1024)
+        .await
+        .map_err(|_| AuthError::validation("Request body could not be read"))?;
+    let body: VerifyBody = body(&bytes)?;
+    let challenge_id = body
+        .challenge_id
+        .ok_or_else(|| AuthError::validation("challenge_id is required"))?;
+    let code = body.code.unwrap_or_default();
+    let session = auth
+        .verify_totp(&claims, &id, &challenge_id, &code, &ip)
+        .await?;
+    Ok(json_response(StatusCode::OK, &session.to_json()))
+}
+
+async fn unenroll(
+    State(auth): State<AuthService>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AuthError> {
+    let (_, claims) = auth.authenticate(bearer(&headers)?).await?;
+    let id = auth.unenroll(&claims, &id).await?;
+    // supabase-js needs a JSON body here: a 204 makes it fail.
+    Ok(json_response(StatusCode::OK, &json!({ "id": id })))
 }
 
 async fn jwks(State(auth): State<AuthService>) -> Response {

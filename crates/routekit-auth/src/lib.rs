@@ -19,6 +19,7 @@ mod config;
 mod error;
 mod http;
 mod jwt;
+mod mfa;
 mod password;
 mod service;
 mod store;
@@ -28,7 +29,8 @@ pub use config::{AuthConfig, AuthConfigError};
 pub use error::AuthError;
 pub use http::{API_VERSION, router};
 pub use jwt::{Amr, Claims, JwtError, Keys, LEEWAY_SECS};
-pub use service::{AuthService, Session, SignOutScope, SignUp};
+pub use mfa::{Challenge, Enrollment, base32, totp};
+pub use service::{AuthService, Session, SignOutScope, SignUp, UserUpdate};
 pub use store::{Backend, Store};
 pub use user::User;
 

@@ -35,6 +35,8 @@ pub struct Session {
     pub claims: Claims,
     /// For a password sign-in whose password no longer meets the rules: the reasons.
     pub weak_password: Vec<&'static str>,
+    /// The user's MFA factors, as `GET /user` lists them.
+    pub factors: Vec<Value>,
 }
 
 impl Session {
@@ -46,7 +48,7 @@ impl Session {
             "expires_in": self.expires_in,
             "expires_at": self.expires_at,
             "refresh_token": self.refresh_token,
-            "user": self.user.to_json(&[]),
+            "user": self.user.to_json(&self.factors),
         });
         if !self.weak_password.is_empty() {
             body["weak_password"] = json!({
@@ -66,6 +68,36 @@ pub enum SignUp {
     Session(Box<Session>),
     /// Confirmation is required: no session yet.
     User(Box<User>),
+}
+
+/// Changes to a user (`PUT /user`); `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct UserUpdate {
+    /// A new e-mail address.
+    pub email: Option<String>,
+    /// A new password.
+    pub password: Option<String>,
+    /// Keys merged into `user_metadata`.
+    pub data: Option<Value>,
+}
+
+impl UserUpdate {
+    /// Only `user_metadata` changes.
+    pub fn data(data: Value) -> Self {
+        UserUpdate {
+            data: Some(data),
+            ..Self::default()
+        }
+    }
+
+    /// Only the password changes.
+    pub fn password(password: impl Into<String>) -> Self {
+        UserUpdate {
+            password: Some(password.into()),
+            ..Self::default()
+        }
+    }
 }
 
 /// Which sessions a sign-out ends.
@@ -94,15 +126,17 @@ pub enum SignOutScope {
 /// ```
 #[derive(Clone)]
 pub struct AuthService {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
-    config: AuthConfig,
-    store: Store,
+pub(crate) struct Inner {
+    pub(crate) config: AuthConfig,
+    pub(crate) store: Store,
     keys: Keys,
     issuer: String,
     refresh_key: [u8; 32],
+    /// Encrypts TOTP secrets at rest.
+    pub(crate) secret_box: crate::mfa::SecretBox,
     /// Verified for unknown e-mails, so they take as long as wrong passwords.
     dummy_hash: String,
 }
@@ -118,7 +152,7 @@ impl std::fmt::Debug for AuthService {
 /// Bytes in a refresh token: session id, counter, MAC.
 const REFRESH_LEN: usize = 16 + 8 + 16;
 
-fn random_bytes<const N: usize>() -> Result<[u8; N], AuthError> {
+pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], AuthError> {
     let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes).map_err(|e| AuthError::internal(e.to_string()))?;
     Ok(bytes)
@@ -128,7 +162,7 @@ fn sha256_b64(text: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(text.as_bytes()))
 }
 
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, AuthError> {
     tokio::task::spawn_blocking(f)
@@ -137,7 +171,7 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// An e-mail address, lowercased and trimmed, or 400 `validation_failed`.
-fn normalise_email(email: &str) -> Result<String, AuthError> {
+pub(crate) fn normalise_email(email: &str) -> Result<String, AuthError> {
     let email = email.trim().to_lowercase();
     let valid = email.len() <= 255
         && email.split_once('@').is_some_and(|(local, domain)| {
@@ -178,6 +212,7 @@ impl AuthService {
             .ok_or_else(|| AuthError::internal("stored refresh-token key is malformed"))?;
         let random = URL_SAFE_NO_PAD.encode(random_bytes::<24>()?);
         let dummy_hash = blocking(move || password::hash(&random)).await??;
+        let secret_box = crate::mfa::SecretBox::load(&config)?;
         Ok(AuthService {
             inner: Arc::new(Inner {
                 issuer: config.issuer(),
@@ -185,6 +220,7 @@ impl AuthService {
                 store,
                 keys,
                 refresh_key,
+                secret_box,
                 dummy_hash,
             }),
         })
@@ -387,27 +423,41 @@ impl AuthService {
         method: &str,
         now: i64,
     ) -> Result<Session, AuthError> {
-        let id = uuid::Uuid::new_v4();
         let amr = vec![Amr {
             method: method.to_owned(),
             timestamp: now,
         }];
+        self.insert_session(user, "aal1", amr, now).await
+    }
+
+    /// A new session row (new id, counter 0) and its tokens. Every sign-in and every AAL
+    /// change goes through here, so a session id planted before either is worthless.
+    pub(crate) async fn insert_session(
+        &self,
+        user: User,
+        aal: &str,
+        amr: Vec<Amr>,
+        now: i64,
+    ) -> Result<Session, AuthError> {
+        let id = uuid::Uuid::new_v4();
         let token = self.refresh_token(&id, 0);
         sqlx::query(
             "INSERT INTO auth_sessions (id, user_id, aal, amr, refresh_counter, refresh_hash, \
-             refreshed_at, created_at, updated_at) VALUES ($1, $2, 'aal1', $3, 0, $4, $5, $5, $5)",
+             refreshed_at, created_at, updated_at) VALUES ($1, $2, $3, $4, 0, $5, $6, $6, $6)",
         )
         .bind(id.to_string())
         .bind(&user.id)
+        .bind(aal)
         .bind(serde_json::to_string(&amr).map_err(AuthError::internal)?)
         .bind(sha256_b64(&token))
         .bind(now)
         .execute(&self.inner.store.pool)
         .await?;
-        self.issue(user, &id.to_string(), "aal1", amr, token, now)
+        self.issue(user, &id.to_string(), aal, amr, token, now)
+            .await
     }
 
-    fn issue(
+    pub(crate) async fn issue(
         &self,
         user: User,
         session_id: &str,
@@ -416,6 +466,8 @@ impl AuthService {
         refresh_token: String,
         now: i64,
     ) -> Result<Session, AuthError> {
+        // Stored oldest first; newest first in the claim, ties in reverse order of addition.
+        amr.reverse();
         amr.sort_by_key(|a| std::cmp::Reverse(a.timestamp));
         let exp_in = self.inner.config.jwt_exp.as_secs() as i64;
         let claims = Claims {
@@ -435,6 +487,7 @@ impl AuthService {
             session_id: session_id.to_owned(),
             is_anonymous: false,
         };
+        let factors = self.factors(&user.id).await?;
         Ok(Session {
             access_token: self.inner.keys.sign(&claims)?,
             refresh_token,
@@ -443,6 +496,7 @@ impl AuthService {
             user,
             claims,
             weak_password: Vec::new(),
+            factors,
         })
     }
 
@@ -503,13 +557,13 @@ impl AuthService {
                 .execute(pool)
                 .await?;
                 if swapped.rows_affected() == 1 {
-                    return self.issue(user, &id, &aal, amr, next, now);
+                    return self.issue(user, &id, &aal, amr, next, now).await;
                 }
                 continue;
             }
             if counter + 1 == current && now - refreshed_at <= interval {
                 let active = self.refresh_token(&session_id, current);
-                return self.issue(user, &id, &aal, amr, active, now);
+                return self.issue(user, &id, &aal, amr, active, now).await;
             }
             // A replay outside the rules: someone else may hold this family. End it.
             sqlx::query("DELETE FROM auth_sessions WHERE id = $1")
@@ -611,6 +665,119 @@ impl AuthService {
             }
         }
         Ok(())
+    }
+
+    /// Updates the token's user. Changing the password or e-mail of a user with a verified
+    /// factor needs an `aal2` session (401 `insufficient_aal`); a new password ends the user's
+    /// other sessions.
+    pub async fn update_user(
+        &self,
+        claims: &Claims,
+        update: UserUpdate,
+    ) -> Result<User, AuthError> {
+        let pool = &self.inner.store.pool;
+        let user = self.user(&claims.sub).await?.ok_or_else(|| {
+            AuthError::api(StatusCode::FORBIDDEN, "user_not_found", "User not found")
+        })?;
+        let sensitive = update.password.is_some() || update.email.is_some();
+        if sensitive && claims.aal != "aal2" && self.has_verified_factor(&user.id).await? {
+            return Err(AuthError::api(
+                StatusCode::UNAUTHORIZED,
+                "insufficient_aal",
+                "AAL2 session is required to update email or password when MFA is enabled.",
+            ));
+        }
+        let now = crate::now();
+        let email = match update.email {
+            Some(email) => {
+                if !self.inner.config.autoconfirm {
+                    return Err(AuthError::validation(
+                        "Changing the e-mail address needs e-mail confirmation, which this server does not send yet",
+                    ));
+                }
+                Some(normalise_email(&email)?)
+            }
+            None => None,
+        };
+        let password_hash = match update.password {
+            Some(password) => {
+                let password = password::normalise(&password);
+                let current = user.password_hash.clone();
+                let candidate = password.clone();
+                let same = match current {
+                    Some(hash) => blocking(move || password::verify(&candidate, &hash)).await?,
+                    None => false,
+                };
+                if same {
+                    return Err(AuthError::api(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "same_password",
+                        "New password should be different from the old password.",
+                    ));
+                }
+                password::check_strength(&password, self.inner.config.password_min_length)?;
+                Some(blocking(move || password::hash(&password)).await??)
+            }
+            None => None,
+        };
+        let metadata = match update.data {
+            Some(Value::Object(changes)) => {
+                let mut metadata = user.user_metadata();
+                if let Value::Object(map) = &mut metadata {
+                    map.extend(changes);
+                }
+                Some(metadata.to_string())
+            }
+            Some(Value::Null) | None => None,
+            Some(_) => return Err(AuthError::validation("data must be an object")),
+        };
+        let mut tx = pool.begin().await?;
+        if let Some(email) = &email {
+            let changed =
+                sqlx::query("UPDATE auth_users SET email = $1, updated_at = $2 WHERE id = $3")
+                    .bind(email)
+                    .bind(now)
+                    .bind(&user.id)
+                    .execute(&mut *tx)
+                    .await;
+            match changed {
+                Ok(_) => {}
+                Err(e) if is_unique_violation(&e) => {
+                    return Err(AuthError::api(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "email_exists",
+                        "A user with this email address has already been registered",
+                    ));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if let Some(hash) = &password_hash {
+            sqlx::query("UPDATE auth_users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+                .bind(hash)
+                .bind(now)
+                .bind(&user.id)
+                .execute(&mut *tx)
+                .await?;
+            // Whoever knew the old password is signed out everywhere else.
+            sqlx::query("DELETE FROM auth_sessions WHERE user_id = $1 AND id <> $2")
+                .bind(&user.id)
+                .bind(&claims.session_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(metadata) = &metadata {
+            sqlx::query("UPDATE auth_users SET user_metadata = $1, updated_at = $2 WHERE id = $3")
+                .bind(metadata)
+                .bind(now)
+                .bind(&user.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        self.user(&user.id)
+            .await?
+            .ok_or_else(|| AuthError::internal("user vanished"))
     }
 
     /// Whether a session still exists (not signed out or revoked).

@@ -137,3 +137,87 @@ pub(crate) fn claims(jwt: &str) -> Value {
     )
     .unwrap()
 }
+
+/// Decodes RFC 4648 base32 (the enrollment's secret).
+pub(crate) fn base32_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut out = Vec::new();
+    let (mut buffer, mut bits) = (0u32, 0);
+    for c in text.chars() {
+        buffer = (buffer << 5) | ALPHABET.find(c).unwrap() as u32;
+        bits += 5;
+        if bits >= 8 {
+            out.push((buffer >> (bits - 8)) as u8);
+            bits -= 8;
+        }
+    }
+    out
+}
+
+/// The current TOTP time step, plus `ahead`.
+pub(crate) fn step(ahead: i64) -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    now / 30 + ahead
+}
+
+impl Auth {
+    /// Sends `method path` with the user's bearer token and an optional JSON body.
+    pub(crate) async fn as_user(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        let mut req = self.request(method, path).bearer_auth(token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// Enrolls a TOTP factor and returns `(factor id, secret bytes, enrollment JSON)`.
+    pub(crate) async fn enroll(&self, token: &str, name: &str) -> (String, Vec<u8>, Value) {
+        let res = self
+            .as_user(
+                reqwest::Method::POST,
+                "/factors",
+                token,
+                Some(json!({"factor_type": "totp", "friendly_name": name, "issuer": "Example"})),
+            )
+            .await;
+        assert_eq!(res.status(), 200, "enroll");
+        let body: Value = res.json().await.unwrap();
+        let secret = base32_decode(body["totp"]["secret"].as_str().unwrap());
+        (body["id"].as_str().unwrap().to_owned(), secret, body)
+    }
+
+    /// Opens a challenge and sends `code`.
+    pub(crate) async fn challenge_and_verify(
+        &self,
+        token: &str,
+        factor: &str,
+        code: &str,
+    ) -> reqwest::Response {
+        let res = self
+            .as_user(
+                reqwest::Method::POST,
+                &format!("/factors/{factor}/challenge"),
+                token,
+                Some(json!({"factorId": factor})),
+            )
+            .await;
+        assert_eq!(res.status(), 200, "challenge");
+        let challenge: Value = res.json().await.unwrap();
+        self.as_user(
+            reqwest::Method::POST,
+            &format!("/factors/{factor}/verify"),
+            token,
+            Some(json!({"challenge_id": challenge["id"], "code": code})),
+        )
+        .await
+    }
+}

@@ -1,0 +1,654 @@
+//! TOTP multi-factor authentication (RFC 6238: SHA-1, 6 digits, 30 s, ±1 step): enroll,
+//! challenge, verify (upgrading the session to `aal2` with a new session id), unenroll.
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
+use http::StatusCode;
+use serde_json::{Value, json};
+use sha1::Sha1;
+use subtle::ConstantTimeEq;
+
+use crate::config::AuthConfig;
+use crate::error::{AuthError, is_unique_violation};
+use crate::jwt::{Amr, Claims};
+use crate::service::{AuthService, Session, random_bytes};
+use crate::user::rfc3339;
+
+/// Seconds a TOTP code covers.
+const PERIOD: i64 = 30;
+/// Seconds a challenge stays open.
+pub(crate) const CHALLENGE_TTL: i64 = 300;
+/// Seconds an unverified factor is kept before it is garbage-collected.
+const UNVERIFIED_TTL: i64 = 300;
+/// Most factors a user may have.
+const MAX_FACTORS: i64 = 10;
+
+/// The key TOTP secrets are encrypted with before they reach the database
+/// (XChaCha20-Poly1305, the factor id as associated data, so a ciphertext cannot be moved to
+/// another row).
+pub(crate) struct SecretBox {
+    key: [u8; 32],
+}
+
+impl SecretBox {
+    /// `ROUTEKIT_AUTH_ENCRYPTION_KEY` (32 bytes, base64url), or a key file next to the SQLite
+    /// database (`auth.key`, created with mode 0600) — never in the database itself.
+    pub(crate) fn load(config: &AuthConfig) -> Result<SecretBox, AuthError> {
+        if let Some(key) = &config.encryption_key {
+            let key: [u8; 32] = URL_SAFE_NO_PAD
+                .decode(key.trim())
+                .ok()
+                .and_then(|k| k.try_into().ok())
+                .ok_or_else(|| {
+                    AuthError::internal(
+                        "ROUTEKIT_AUTH_ENCRYPTION_KEY must be 32 bytes of base64url",
+                    )
+                })?;
+            return Ok(SecretBox { key });
+        }
+        let path = key_file(config);
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            let key = URL_SAFE_NO_PAD
+                .decode(text.trim())
+                .ok()
+                .and_then(|k| k.try_into().ok())
+                .ok_or_else(|| {
+                    AuthError::internal(format!("{} is not a valid key file", path.display()))
+                })?;
+            return Ok(SecretBox { key });
+        }
+        let key = random_bytes::<32>()?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(AuthError::internal)?;
+        }
+        write_private(&path, URL_SAFE_NO_PAD.encode(key).as_bytes())?;
+        tracing::info!(target: "routekit::auth", path = %path.display(), "created the MFA encryption key file");
+        Ok(SecretBox { key })
+    }
+
+    fn cipher(&self) -> XChaCha20Poly1305 {
+        XChaCha20Poly1305::new(&self.key.into())
+    }
+
+    pub(crate) fn seal(&self, factor_id: &str, secret: &[u8]) -> Result<String, AuthError> {
+        let nonce = random_bytes::<24>()?;
+        let sealed = self
+            .cipher()
+            .encrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: secret,
+                    aad: factor_id.as_bytes(),
+                },
+            )
+            .map_err(|_| AuthError::internal("encryption failed"))?;
+        Ok(format!(
+            "v1.{}.{}",
+            URL_SAFE_NO_PAD.encode(nonce),
+            URL_SAFE_NO_PAD.encode(sealed)
+        ))
+    }
+
+    pub(crate) fn open(&self, factor_id: &str, sealed: &str) -> Result<Vec<u8>, AuthError> {
+        let fail = || AuthError::internal("a stored MFA secret cannot be decrypted (wrong key?)");
+        let mut parts = sealed.split('.');
+        let (Some("v1"), Some(nonce), Some(body), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(fail());
+        };
+        let nonce: [u8; 24] = URL_SAFE_NO_PAD
+            .decode(nonce)
+            .ok()
+            .and_then(|n| n.try_into().ok())
+            .ok_or_else(fail)?;
+        let body = URL_SAFE_NO_PAD.decode(body).map_err(|_| fail())?;
+        self.cipher()
+            .decrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: &body,
+                    aad: factor_id.as_bytes(),
+                },
+            )
+            .map_err(|_| fail())
+    }
+}
+
+fn key_file(config: &AuthConfig) -> PathBuf {
+    if let Some(path) = config.database_url.strip_prefix("sqlite://") {
+        let file = path.split('?').next().unwrap_or(path);
+        if let Some(dir) = Path::new(file).parent() {
+            return dir.join("auth.key");
+        }
+    }
+    PathBuf::from("data/auth.key")
+}
+
+fn write_private(path: &Path, contents: &[u8]) -> Result<(), AuthError> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(AuthError::internal)?;
+    file.write_all(contents).map_err(AuthError::internal)
+}
+
+/// RFC 4648 base32 without padding, as authenticator apps expect.
+pub fn base32(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
+    let mut buffer = 0u32;
+    let mut bits = 0;
+    for &b in bytes {
+        buffer = (buffer << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 5 {
+            out.push(ALPHABET[((buffer >> (bits - 5)) & 31) as usize] as char);
+            bits -= 5;
+        }
+    }
+    if bits > 0 {
+        out.push(ALPHABET[((buffer << (5 - bits)) & 31) as usize] as char);
+    }
+    out
+}
+
+/// The 6-digit TOTP code of `secret` for time step `step` (RFC 6238 with SHA-1).
+///
+/// ```
+/// // RFC 6238, appendix B: the SHA-1 secret "12345678901234567890" at T = 59 s.
+/// assert_eq!(routekit_auth::totp(b"12345678901234567890", 59 / 30), "287082");
+/// ```
+pub fn totp(secret: &[u8], step: i64) -> String {
+    let mut mac =
+        <Hmac<Sha1> as hmac::KeyInit>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(&step.to_be_bytes());
+    let hash = mac.finalize().into_bytes();
+    let offset = (hash[19] & 0x0f) as usize;
+    let code = u32::from_be_bytes([
+        hash[offset] & 0x7f,
+        hash[offset + 1],
+        hash[offset + 2],
+        hash[offset + 3],
+    ]);
+    format!("{:06}", code % 1_000_000)
+}
+
+/// A new TOTP factor: what an authenticator app needs.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Enrollment {
+    /// The factor id.
+    pub id: String,
+    /// The name the user gave it.
+    pub friendly_name: String,
+    /// The secret, base32.
+    pub secret: String,
+    /// `otpauth://totp/…`.
+    pub uri: String,
+    /// The URI as an SVG QR code.
+    pub qr_code: String,
+}
+
+/// An open challenge.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Challenge {
+    /// The challenge id.
+    pub id: String,
+    /// When it closes (unix seconds).
+    pub expires_at: i64,
+}
+
+fn not_found() -> AuthError {
+    AuthError::api(
+        StatusCode::NOT_FOUND,
+        "mfa_factor_not_found",
+        "Factor not found",
+    )
+}
+
+fn uuid_or(id: &str, status: StatusCode) -> Result<(), AuthError> {
+    uuid::Uuid::parse_str(id)
+        .map(|_| ())
+        .map_err(|_| AuthError::api(status, "validation_failed", "factor_id must be an UUID"))
+}
+
+fn percent(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'@' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[derive(sqlx::FromRow)]
+struct FactorRow {
+    id: String,
+    friendly_name: Option<String>,
+    factor_type: String,
+    status: String,
+    created_at: i64,
+    updated_at: i64,
+    last_challenged_at: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ChallengeRow {
+    ip: String,
+    created_at: i64,
+    verified_at: Option<i64>,
+    secret: String,
+}
+
+impl AuthService {
+    /// The user's factors as GoTrue lists them (`id`, `friendly_name`, `factor_type`,
+    /// `status`, times).
+    pub async fn factors(&self, user_id: &str) -> Result<Vec<Value>, AuthError> {
+        let rows: Vec<FactorRow> = sqlx::query_as(
+            "SELECT id, friendly_name, factor_type, status, created_at, updated_at, \
+             last_challenged_at FROM auth_factors WHERE user_id = $1 ORDER BY created_at, id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.inner.store.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|f| {
+                json!({
+                    "id": f.id,
+                    "friendly_name": f.friendly_name.unwrap_or_default(),
+                    "factor_type": f.factor_type,
+                    "status": f.status,
+                    "created_at": rfc3339(f.created_at),
+                    "updated_at": rfc3339(f.updated_at),
+                    "last_challenged_at": f.last_challenged_at.map_or(Value::Null, rfc3339),
+                    "phone": "",
+                })
+            })
+            .collect())
+    }
+
+    /// Whether the user has a verified factor (so an `aal1` session is not enough).
+    pub async fn has_verified_factor(&self, user_id: &str) -> Result<bool, AuthError> {
+        let found: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM auth_factors WHERE user_id = $1 AND status = 'verified' LIMIT 1",
+        )
+        .bind(user_id)
+        .fetch_optional(&self.inner.store.pool)
+        .await?;
+        Ok(found.is_some())
+    }
+
+    /// Starts a TOTP enrollment. A user who already has a verified factor needs an `aal2`
+    /// session to add another.
+    pub async fn enroll_totp(
+        &self,
+        claims: &Claims,
+        friendly_name: Option<&str>,
+        issuer: Option<&str>,
+    ) -> Result<Enrollment, AuthError> {
+        let pool = &self.inner.store.pool;
+        let now = crate::now();
+        let user = self.user(&claims.sub).await?.ok_or_else(not_found)?;
+        // Garbage: unverified factors nobody finished enrolling.
+        sqlx::query("DELETE FROM auth_factors WHERE user_id = $1 AND status = 'unverified' AND created_at < $2")
+            .bind(&user.id)
+            .bind(now - UNVERIFIED_TTL)
+            .execute(pool)
+            .await?;
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM auth_factors WHERE user_id = $1")
+            .bind(&user.id)
+            .fetch_one(pool)
+            .await?;
+        if count >= MAX_FACTORS {
+            return Err(AuthError::api(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "too_many_enrolled_mfa_factors",
+                "Maximum number of enrolled factors reached",
+            ));
+        }
+        if claims.aal != "aal2" && self.has_verified_factor(&user.id).await? {
+            return Err(AuthError::api(
+                StatusCode::FORBIDDEN,
+                "insufficient_aal",
+                "AAL2 required to enroll a new factor",
+            ));
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let secret = random_bytes::<20>()?;
+        let friendly_name = friendly_name.unwrap_or_default().to_owned();
+        let inserted = sqlx::query(
+            "INSERT INTO auth_factors (id, user_id, friendly_name, factor_type, status, secret, \
+             last_used_step, created_at, updated_at, last_challenged_at) \
+             VALUES ($1, $2, $3, 'totp', 'unverified', $4, NULL, $5, $5, NULL)",
+        )
+        .bind(&id)
+        .bind(&user.id)
+        .bind((!friendly_name.is_empty()).then_some(friendly_name.as_str()))
+        .bind(self.inner.secret_box.seal(&id, &secret)?)
+        .bind(now)
+        .execute(pool)
+        .await;
+        match inserted {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                return Err(AuthError::api(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "mfa_factor_name_conflict",
+                    format!(
+                        "A factor with the friendly name \"{friendly_name}\" for this user already exists"
+                    ),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let issuer = match issuer.filter(|i| !i.is_empty()) {
+            Some(issuer) => issuer.to_owned(),
+            None => site_host(&self.inner.config.site_url),
+        };
+        let secret = base32(&secret);
+        let uri = format!(
+            "otpauth://totp/{}:{}?secret={secret}&issuer={}&algorithm=SHA1&digits=6&period=30",
+            percent(&issuer),
+            percent(&user.email),
+            percent(&issuer),
+        );
+        let qr_code = qrcode::QrCode::new(uri.as_bytes())
+            .map_err(AuthError::internal)?
+            .render::<qrcode::render::svg::Color<'_>>()
+            .min_dimensions(200, 200)
+            .build();
+        Ok(Enrollment {
+            id,
+            friendly_name,
+            secret,
+            uri,
+            qr_code,
+        })
+    }
+
+    /// Opens a challenge for one of the caller's factors, bound to the caller's IP.
+    pub async fn challenge(
+        &self,
+        claims: &Claims,
+        factor_id: &str,
+        ip: &str,
+    ) -> Result<Challenge, AuthError> {
+        uuid_or(factor_id, StatusCode::NOT_FOUND)?;
+        let pool = &self.inner.store.pool;
+        let owned: Option<String> =
+            sqlx::query_scalar("SELECT id FROM auth_factors WHERE id = $1 AND user_id = $2")
+                .bind(factor_id)
+                .bind(&claims.sub)
+                .fetch_optional(pool)
+                .await?;
+        if owned.is_none() {
+            return Err(not_found());
+        }
+        let now = crate::now();
+        let id = uuid::Uuid::new_v4().to_string();
+        sqlx::query("INSERT INTO auth_mfa_challenges (id, factor_id, ip, created_at, verified_at) VALUES ($1, $2, $3, $4, NULL)")
+            .bind(&id)
+            .bind(factor_id)
+            .bind(ip)
+            .bind(now)
+            .execute(pool)
+            .await?;
+        sqlx::query("UPDATE auth_factors SET last_challenged_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(factor_id)
+            .execute(pool)
+            .await?;
+        Ok(Challenge {
+            id,
+            expires_at: now + CHALLENGE_TTL,
+        })
+    }
+
+    /// Checks a TOTP code against a challenge. On success the factor is verified and the
+    /// caller gets a **new** `aal2` session (new id and refresh token); the old session and
+    /// the user's other `aal1` sessions end. A code is accepted once, ever: a later
+    /// challenge cannot reuse it.
+    pub async fn verify_totp(
+        &self,
+        claims: &Claims,
+        factor_id: &str,
+        challenge_id: &str,
+        code: &str,
+        ip: &str,
+    ) -> Result<Session, AuthError> {
+        uuid_or(factor_id, StatusCode::NOT_FOUND)?;
+        let code = code.trim();
+        if code.is_empty() {
+            return Err(AuthError::validation("Code needs to be non-empty"));
+        }
+        let pool = &self.inner.store.pool;
+        let unprocessable = |code: &'static str, message: &'static str| {
+            AuthError::api(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+        };
+        let row: Option<ChallengeRow> = sqlx::query_as(
+            "SELECT c.ip, c.created_at, c.verified_at, f.secret \
+             FROM auth_mfa_challenges c JOIN auth_factors f ON f.id = c.factor_id \
+             WHERE c.id = $1 AND f.id = $2 AND f.user_id = $3",
+        )
+        .bind(challenge_id)
+        .bind(factor_id)
+        .bind(&claims.sub)
+        .fetch_optional(pool)
+        .await?;
+        let Some(ChallengeRow {
+            ip: challenge_ip,
+            created_at,
+            verified_at,
+            secret: sealed,
+        }) = row
+        else {
+            return Err(unprocessable(
+                "mfa_factor_not_found",
+                "MFA factor with the provided challenge ID not found",
+            ));
+        };
+        let now = crate::now();
+        if verified_at.is_some() || (self.inner.config.mfa_bind_ip && challenge_ip != ip) {
+            return Err(unprocessable(
+                "mfa_ip_address_mismatch",
+                "Challenge and verify IP addresses mismatch, or the challenge was already used",
+            ));
+        }
+        if created_at + CHALLENGE_TTL < now {
+            return Err(unprocessable(
+                "mfa_challenge_expired",
+                "MFA challenge has expired, verify against another challenge",
+            ));
+        }
+        let secret = self.inner.secret_box.open(factor_id, &sealed)?;
+        let current = now / PERIOD;
+        let matched = [current - 1, current, current + 1]
+            .into_iter()
+            .filter(|step| bool::from(totp(&secret, *step).as_bytes().ct_eq(code.as_bytes())))
+            .max();
+        let Some(step) = matched else {
+            return Err(unprocessable(
+                "mfa_verification_failed",
+                "Invalid TOTP code entered",
+            ));
+        };
+        // Accept a step only if it is later than every step accepted before: replays of this
+        // code, even against a new challenge, find the row already moved on.
+        let accepted = sqlx::query(
+            "UPDATE auth_factors SET last_used_step = $1, status = 'verified', updated_at = $2 \
+             WHERE id = $3 AND (last_used_step IS NULL OR last_used_step < $1)",
+        )
+        .bind(step)
+        .bind(now)
+        .bind(factor_id)
+        .execute(pool)
+        .await?;
+        if accepted.rows_affected() != 1 {
+            return Err(unprocessable(
+                "mfa_verification_failed",
+                "Invalid TOTP code entered",
+            ));
+        }
+        let closed = sqlx::query(
+            "UPDATE auth_mfa_challenges SET verified_at = $1 WHERE id = $2 AND verified_at IS NULL",
+        )
+        .bind(now)
+        .bind(challenge_id)
+        .execute(pool)
+        .await?;
+        if closed.rows_affected() != 1 {
+            return Err(unprocessable(
+                "mfa_ip_address_mismatch",
+                "The challenge was already used",
+            ));
+        }
+        // Other unfinished TOTP enrollments of this user are dropped.
+        sqlx::query("DELETE FROM auth_factors WHERE user_id = $1 AND status = 'unverified' AND factor_type = 'totp'")
+            .bind(&claims.sub)
+            .execute(pool)
+            .await?;
+        let amr_json: Option<String> =
+            sqlx::query_scalar("SELECT amr FROM auth_sessions WHERE id = $1")
+                .bind(&claims.session_id)
+                .fetch_optional(pool)
+                .await?;
+        let mut amr: Vec<Amr> = match amr_json {
+            Some(json) => serde_json::from_str(&json).map_err(AuthError::internal)?,
+            None => {
+                return Err(AuthError::api(
+                    StatusCode::FORBIDDEN,
+                    "session_not_found",
+                    "Session from session_id claim in JWT does not exist",
+                ));
+            }
+        };
+        amr.retain(|a| a.method != "totp");
+        amr.push(Amr {
+            method: "totp".to_owned(),
+            timestamp: now,
+        });
+        // The level changed: a new session id, and the aal1 sessions (this one included) end.
+        sqlx::query("DELETE FROM auth_sessions WHERE user_id = $1 AND (id = $2 OR aal = 'aal1')")
+            .bind(&claims.sub)
+            .bind(&claims.session_id)
+            .execute(pool)
+            .await?;
+        let user = self.user(&claims.sub).await?.ok_or_else(not_found)?;
+        self.insert_session(user, "aal2", amr, now).await
+    }
+
+    /// Removes a factor. A verified one needs an `aal2` session; when the user has no verified
+    /// factor left, their `aal2` sessions drop back to `aal1` (their current access tokens say
+    /// `aal2` until they are refreshed).
+    pub async fn unenroll(&self, claims: &Claims, factor_id: &str) -> Result<String, AuthError> {
+        uuid_or(factor_id, StatusCode::NOT_FOUND)?;
+        let pool = &self.inner.store.pool;
+        let status: Option<String> =
+            sqlx::query_scalar("SELECT status FROM auth_factors WHERE id = $1 AND user_id = $2")
+                .bind(factor_id)
+                .bind(&claims.sub)
+                .fetch_optional(pool)
+                .await?;
+        let Some(status) = status else {
+            return Err(not_found());
+        };
+        if status == "verified" && claims.aal != "aal2" {
+            return Err(AuthError::api(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "insufficient_aal",
+                "AAL2 required to unenroll verified factor",
+            ));
+        }
+        sqlx::query("DELETE FROM auth_factors WHERE id = $1")
+            .bind(factor_id)
+            .execute(pool)
+            .await?;
+        if !self.has_verified_factor(&claims.sub).await? {
+            let sessions: Vec<(String, String)> = sqlx::query_as(
+                "SELECT id, amr FROM auth_sessions WHERE user_id = $1 AND aal = 'aal2'",
+            )
+            .bind(&claims.sub)
+            .fetch_all(pool)
+            .await?;
+            for (id, amr) in sessions {
+                let mut amr: Vec<Amr> = serde_json::from_str(&amr).map_err(AuthError::internal)?;
+                amr.retain(|a| a.method != "totp");
+                sqlx::query("UPDATE auth_sessions SET aal = 'aal1', amr = $1, updated_at = $2 WHERE id = $3")
+                    .bind(serde_json::to_string(&amr).map_err(AuthError::internal)?)
+                    .bind(crate::now())
+                    .bind(&id)
+                    .execute(pool)
+                    .await?;
+            }
+        }
+        Ok(factor_id.to_owned())
+    }
+}
+
+/// The host of the site URL, the default TOTP issuer (as GoTrue).
+fn site_host(site_url: &str) -> String {
+    let rest = site_url.split_once("://").map_or(site_url, |(_, r)| r);
+    rest.split(['/', ':']).next().unwrap_or(rest).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc_6238_vectors() {
+        // Appendix B (SHA-1), truncated to six digits.
+        let secret = b"12345678901234567890";
+        for (t, code) in [
+            (59, "287082"),
+            (1_111_111_109, "081804"),
+            (1_234_567_890, "005924"),
+            (2_000_000_000, "279037"),
+        ] {
+            assert_eq!(totp(secret, t / 30), code, "T = {t}");
+        }
+    }
+
+    #[test]
+    fn base32_matches_rfc_4648() {
+        assert_eq!(base32(b""), "");
+        assert_eq!(base32(b"f"), "MY");
+        assert_eq!(base32(b"foobar"), "MZXW6YTBOI");
+        assert_eq!(base32(&[0u8; 20]).len(), 32);
+    }
+
+    #[test]
+    fn sealed_secrets_open_only_for_their_row() {
+        let b = SecretBox { key: [7; 32] };
+        let sealed = b.seal("factor-a", b"secret").unwrap();
+        assert_eq!(b.open("factor-a", &sealed).unwrap(), b"secret");
+        assert!(b.open("factor-b", &sealed).is_err());
+        assert!(
+            SecretBox { key: [8; 32] }
+                .open("factor-a", &sealed)
+                .is_err()
+        );
+        assert!(!sealed.contains("secret"));
+    }
+
+    #[test]
+    fn the_issuer_defaults_to_the_site_host() {
+        assert_eq!(site_host("https://app.example.com/x"), "app.example.com");
+        assert_eq!(site_host("http://127.0.0.1:3000"), "127.0.0.1");
+    }
+}
