@@ -40,6 +40,12 @@ pub struct AuthConfig {
     /// `ROUTEKIT_AUTH_MFA_BIND_IP`: a challenge must be verified from the IP that opened it
     /// (default `true`, as GoTrue).
     pub mfa_bind_ip: bool,
+    /// Rate limits; `ROUTEKIT_AUTH_RATE_LIMIT_TOKEN`, `…_SIGNUP`, `…_USER` (per 5 minutes) and
+    /// `…_MFA` (per minute) set the counts, 0 turns one off.
+    pub rate_limits: crate::ratelimit::RateLimits,
+    /// `ROUTEKIT_AUTH_RATE_LIMIT_HEADER`: a header set by a trusted proxy whose first value is
+    /// the client IP (`X-Forwarded-For`). Unset, the connection's peer address is used.
+    pub rate_limit_header: Option<String>,
 }
 
 /// File and environment keys, all optional.
@@ -91,6 +97,8 @@ impl AuthConfig {
             refresh_reuse_interval: Duration::from_secs(10),
             encryption_key: None,
             mfa_bind_ip: true,
+            rate_limits: crate::ratelimit::RateLimits::default(),
+            rate_limit_header: None,
         }
     }
 
@@ -167,6 +175,30 @@ impl AuthConfig {
         if let Some(b) = flag("ROUTEKIT_AUTH_MFA_BIND_IP", file.mfa_bind_ip)? {
             config.mfa_bind_ip = b;
         }
+        let count = |name: &'static str| -> Result<Option<u32>, AuthConfigError> {
+            var(name)
+                .map(|v| {
+                    v.trim()
+                        .parse::<u32>()
+                        .map_err(|_| AuthConfigError::Variable {
+                            name,
+                            expected: "a number of requests",
+                        })
+                })
+                .transpose()
+        };
+        let limits = &mut config.rate_limits;
+        for (name, rate) in [
+            ("ROUTEKIT_AUTH_RATE_LIMIT_TOKEN", &mut limits.token),
+            ("ROUTEKIT_AUTH_RATE_LIMIT_SIGNUP", &mut limits.signup),
+            ("ROUTEKIT_AUTH_RATE_LIMIT_USER", &mut limits.user),
+            ("ROUTEKIT_AUTH_RATE_LIMIT_MFA", &mut limits.mfa),
+        ] {
+            if let Some(n) = count(name)? {
+                rate.count = n;
+            }
+        }
+        config.rate_limit_header = var("ROUTEKIT_AUTH_RATE_LIMIT_HEADER").filter(|h| !h.is_empty());
         // The key is a secret: from the environment only, never from the config file.
         config.encryption_key = var("ROUTEKIT_AUTH_ENCRYPTION_KEY").filter(|k| !k.is_empty());
         match var("ROUTEKIT_AUTH_PASSWORD_MIN_LENGTH") {
@@ -195,6 +227,12 @@ impl AuthConfig {
     /// Sets the access-token lifetime.
     pub fn with_jwt_exp(mut self, exp: Duration) -> Self {
         self.jwt_exp = exp;
+        self
+    }
+
+    /// Sets the rate limits.
+    pub fn with_rate_limits(mut self, limits: crate::ratelimit::RateLimits) -> Self {
+        self.rate_limits = limits;
         self
     }
 

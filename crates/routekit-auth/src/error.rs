@@ -29,6 +29,12 @@ pub enum AuthError {
         /// For `weak_password`: which rules the password broke (`length`, `pwned`, …).
         weak_password: Vec<&'static str>,
     },
+    /// Too many requests from this client: 429 `over_request_rate_limit` with `Retry-After`.
+    #[error("request rate limit reached")]
+    RateLimited {
+        /// Seconds until a retry can succeed.
+        retry_after: u64,
+    },
     /// The database cannot be reached: 503, and the service recovers when it returns.
     #[error("the auth database is unavailable")]
     Unavailable(#[source] sqlx::Error),
@@ -83,6 +89,7 @@ impl AuthError {
     pub fn status(&self) -> StatusCode {
         match self {
             AuthError::Api { status, .. } => *status,
+            AuthError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AuthError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AuthError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -92,6 +99,7 @@ impl AuthError {
     pub fn code(&self) -> &'static str {
         match self {
             AuthError::Api { code, .. } => code,
+            AuthError::RateLimited { .. } => "over_request_rate_limit",
             AuthError::Unavailable(_) => "unavailable",
             AuthError::Internal(_) => "unexpected_failure",
         }

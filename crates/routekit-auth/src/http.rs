@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::error::AuthError;
+use crate::ratelimit::Bucket;
 use crate::service::{AuthService, SignOutScope, SignUp, UserUpdate};
 
 /// The API version supabase-js sends and routekit answers with.
@@ -59,6 +60,7 @@ struct Rendered {
     code: &'static str,
     message: String,
     weak_password: Vec<&'static str>,
+    retry_after: Option<u64>,
 }
 
 impl IntoResponse for AuthError {
@@ -66,6 +68,7 @@ impl IntoResponse for AuthError {
         let status = self.status();
         let message = match &self {
             AuthError::Api { message, .. } => message.to_string(),
+            AuthError::RateLimited { .. } => "Request rate limit reached".to_owned(),
             AuthError::Unavailable(source) => {
                 tracing::error!(target: "routekit::auth", error = %source, "auth database unavailable");
                 "The auth service is temporarily unavailable".to_owned()
@@ -79,12 +82,17 @@ impl IntoResponse for AuthError {
             AuthError::Api { weak_password, .. } => weak_password.clone(),
             _ => Vec::new(),
         };
+        let retry_after = match &self {
+            AuthError::RateLimited { retry_after } => Some(*retry_after),
+            _ => None,
+        };
         let mut res = status.into_response();
         res.extensions_mut().insert(Rendered {
             status,
             code: self.code(),
             message,
             weak_password,
+            retry_after,
         });
         res
     }
@@ -120,6 +128,9 @@ async fn error_shape(req: Request, next: Next) -> Response {
     headers.insert(&ERROR_CODE_HEADER, HeaderValue::from_static(error.code));
     if versioned {
         headers.insert(&API_VERSION_HEADER, HeaderValue::from_static(API_VERSION));
+    }
+    if let Some(seconds) = error.retry_after {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
     res
 }
@@ -182,7 +193,12 @@ struct Credentials {
     data: Option<Value>,
 }
 
-async fn signup(State(auth): State<AuthService>, bytes: Bytes) -> Result<Response, AuthError> {
+async fn signup(
+    State(auth): State<AuthService>,
+    ClientIp(ip): ClientIp,
+    bytes: Bytes,
+) -> Result<Response, AuthError> {
+    auth.limit(Bucket::Signup, &ip)?;
     let creds: Credentials = body(&bytes)?;
     if creds.phone.as_deref().is_some_and(|p| !p.is_empty()) {
         return Err(AuthError::api(
@@ -216,8 +232,10 @@ struct RefreshBody {
 async fn token(
     State(auth): State<AuthService>,
     Query(query): Query<GrantQuery>,
+    ClientIp(ip): ClientIp,
     bytes: Bytes,
 ) -> Result<Response, AuthError> {
+    auth.limit(Bucket::Token, &ip)?;
     let session = match query.grant_type.as_str() {
         "password" => {
             let creds: Credentials = body(&bytes)?;
@@ -303,9 +321,11 @@ struct UserBody {
 
 async fn put_user(
     State(auth): State<AuthService>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, AuthError> {
+    auth.limit(Bucket::User, &ip)?;
     let (_, claims) = auth.authenticate(bearer(&headers)?).await?;
     let body: UserBody = body(&bytes)?;
     if body.app_metadata.is_some() {
@@ -332,12 +352,42 @@ async fn put_user(
     Ok(json_response(StatusCode::OK, &user.to_json(&factors)))
 }
 
-/// The client's IP, as the connection reports it (`unknown` where the server records none).
-fn client_ip(extensions: &http::Extensions) -> String {
-    extensions.get::<ConnectInfo<SocketAddr>>().map_or_else(
-        || "unknown".to_owned(),
-        |ConnectInfo(addr)| addr.ip().to_string(),
-    )
+/// The client's IP: the first value of the configured proxy header, else the connection's
+/// peer (`unknown` where the server records none).
+fn client_ip(auth: &AuthService, parts: &http::request::Parts) -> String {
+    if let Some(name) = &auth.config().rate_limit_header {
+        if let Some(first) = parts
+            .headers
+            .get(name.as_str())
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+        {
+            return first.to_owned();
+        }
+    }
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(
+            || "unknown".to_owned(),
+            |ConnectInfo(addr)| addr.ip().to_string(),
+        )
+}
+
+/// The request's client IP, as an extractor.
+struct ClientIp(String);
+
+impl axum::extract::FromRequestParts<AuthService> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        auth: &AuthService,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(client_ip(auth, parts)))
+    }
 }
 
 #[derive(Default, Deserialize)]
@@ -385,10 +435,12 @@ async fn enroll(
 async fn challenge(
     State(auth): State<AuthService>,
     Path(id): Path<String>,
-    req: Request,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
 ) -> Result<Response, AuthError> {
-    let (_, claims) = auth.authenticate(bearer(req.headers())?).await?;
-    let ip = client_ip(req.extensions());
+    auth.limit(Bucket::Challenge, &ip)?;
+    let (_, claims) = auth.authenticate(bearer(&headers)?).await?;
+    auth.limit(Bucket::Challenge, &format!("user:{}", claims.sub))?;
     let challenge = auth.challenge(&claims, &id, &ip).await?;
     Ok(json_response(
         StatusCode::OK,
@@ -407,13 +459,13 @@ struct VerifyBody {
 async fn verify(
     State(auth): State<AuthService>,
     Path(id): Path<String>,
-    req: Request,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    bytes: Bytes,
 ) -> Result<Response, AuthError> {
-    let (_, claims) = auth.authenticate(bearer(req.headers())?).await?;
-    let ip = client_ip(req.extensions());
-    let bytes = axum::body::to_bytes(req.into_body(), 64 * 1024)
-        .await
-        .map_err(|_| AuthError::validation("Request body could not be read"))?;
+    auth.limit(Bucket::Verify, &ip)?;
+    let (_, claims) = auth.authenticate(bearer(&headers)?).await?;
+    auth.limit(Bucket::Verify, &format!("user:{}", claims.sub))?;
     let body: VerifyBody = body(&bytes)?;
     let challenge_id = body
         .challenge_id

@@ -137,6 +137,7 @@ pub(crate) struct Inner {
     refresh_key: [u8; 32],
     /// Encrypts TOTP secrets at rest.
     pub(crate) secret_box: crate::mfa::SecretBox,
+    pub(crate) limiter: crate::ratelimit::Limiter,
     /// Verified for unknown e-mails, so they take as long as wrong passwords.
     dummy_hash: String,
 }
@@ -213,6 +214,7 @@ impl AuthService {
         let random = URL_SAFE_NO_PAD.encode(random_bytes::<24>()?);
         let dummy_hash = blocking(move || password::hash(&random)).await??;
         let secret_box = crate::mfa::SecretBox::load(&config)?;
+        let limiter = crate::ratelimit::Limiter::new(config.rate_limits);
         Ok(AuthService {
             inner: Arc::new(Inner {
                 issuer: config.issuer(),
@@ -221,6 +223,7 @@ impl AuthService {
                 keys,
                 refresh_key,
                 secret_box,
+                limiter,
                 dummy_hash,
             }),
         })
@@ -778,6 +781,15 @@ impl AuthService {
         self.user(&user.id)
             .await?
             .ok_or_else(|| AuthError::internal("user vanished"))
+    }
+
+    /// Takes one request from a rate-limit bucket, or 429.
+    pub(crate) fn limit(
+        &self,
+        bucket: crate::ratelimit::Bucket,
+        key: &str,
+    ) -> Result<(), AuthError> {
+        self.inner.limiter.check(bucket, key)
     }
 
     /// Whether a session still exists (not signed out or revoked).

@@ -43,8 +43,21 @@ impl TestServer {
             .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local address");
         let (tx, rx) = oneshot::channel::<()>();
+        // Like routekit's own server: each request knows its peer (`ConnectInfo<SocketAddr>`).
+        let make = tower::service_fn(
+            move |stream: axum::serve::IncomingStream<'_, tokio::net::TcpListener>| {
+                use tower::ServiceExt;
+                let peer = *stream.remote_addr();
+                let service = service.clone().map_request(move |mut req: Request| {
+                    req.extensions_mut()
+                        .insert(axum::extract::ConnectInfo(peer));
+                    req
+                });
+                std::future::ready(Ok::<_, Infallible>(service))
+            },
+        );
         tokio::spawn(async move {
-            axum::serve(listener, tower::make::Shared::new(service))
+            axum::serve(listener, make)
                 .with_graceful_shutdown(async {
                     let _ = rx.await;
                 })

@@ -109,6 +109,8 @@ pub struct Edge<S> {
     inner: S,
     /// Inserts the values from [`App::extension`](crate::App::extension) into a request.
     extensions: Option<Inserters>,
+    /// The connection's peer, given to handlers as `ConnectInfo<SocketAddr>`.
+    peer: Option<std::net::SocketAddr>,
 }
 
 /// Inserts one [`App::extension`](crate::App::extension) value into a request.
@@ -145,7 +147,25 @@ impl std::fmt::Debug for Inserters {
 impl<S> Edge<S> {
     pub(crate) fn new(inner: S, extensions: Inserters) -> Self {
         let extensions = (!extensions.is_empty()).then_some(extensions);
-        Edge { inner, extensions }
+        Edge {
+            inner,
+            extensions,
+            peer: None,
+        }
+    }
+
+    /// The same service for one connection from `peer`: every request gets
+    /// `ConnectInfo(peer)`, as axum's `into_make_service_with_connect_info` gives it.
+    ///
+    /// ```
+    /// # let routes = routekit::RouteTable::new(vec![]);
+    /// let edge = routekit::App::new(routes)
+    ///     .into_service()
+    ///     .with_peer("127.0.0.1:4000".parse().unwrap());
+    /// ```
+    pub fn with_peer(mut self, peer: std::net::SocketAddr) -> Self {
+        self.peer = Some(peer);
+        self
     }
 }
 
@@ -176,6 +196,10 @@ where
             req.extensions_mut().insert(id.clone());
             if let Some(extensions) = &self.extensions {
                 extensions.apply(req.extensions_mut());
+            }
+            if let Some(peer) = self.peer {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
             }
             let _entered = span.enter();
             // A panic while building the future is caught like one while polling it.

@@ -48,7 +48,15 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     let service = app.into_service();
-    axum::serve(listener, tower::make::Shared::new(service))
+    // One `Edge` per connection, knowing the peer: handlers and the auth server read it as
+    // `ConnectInfo<SocketAddr>` (rate limits, MFA challenge binding).
+    let make = tower::service_fn(
+        move |stream: axum::serve::IncomingStream<'_, TcpListener>| {
+            let edge = service.clone().with_peer(*stream.remote_addr());
+            std::future::ready(Ok::<_, std::convert::Infallible>(edge))
+        },
+    );
+    axum::serve(listener, make)
         .with_graceful_shutdown(shutdown)
         .await
 }

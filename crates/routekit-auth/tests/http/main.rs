@@ -3,5 +3,6 @@
 mod helpers;
 
 mod accounts;
+mod limits;
 mod mfa;
 mod tokens;
