@@ -1,0 +1,173 @@
+// The real @supabase/supabase-js (pinned 2.119.1, the newest that runs on this machine's
+// Node 20 with --experimental-websocket) against the example server's embedded auth API.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { createClient } from '@supabase/supabase-js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const bin = process.env.ROUTEKIT_SAAS_BIN ?? resolve(here, '../../target/debug/saas');
+
+let server;
+let url;
+let dataDir;
+
+before(async () => {
+  if (!existsSync(bin)) throw new Error(`missing ${bin}: run cargo build -p saas`);
+  dataDir = mkdtempSync(join(tmpdir(), 'routekit-supabase-'));
+  server = spawn(bin, [], {
+    env: {
+      ...process.env,
+      PORT: '0',
+      RUST_LOG: 'info',
+      NO_COLOR: '1',
+      DATABASE_URL: `sqlite://${join(dataDir, 'auth.db')}`,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: server.stdout });
+  url = await new Promise((ok, fail) => {
+    server.on('exit', (code) => fail(new Error(`server exited with ${code}`)));
+    lines.on('line', (line) => {
+      const at = line.indexOf('listening on ');
+      if (at >= 0) ok(line.slice(at + 'listening on '.length).trim());
+    });
+  });
+});
+
+after(() => {
+  server?.kill('SIGTERM');
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+function client() {
+  return createClient(url, 'routekit-anon-key', {
+    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+  });
+}
+
+/** RFC 6238 TOTP (SHA-1, 6 digits, 30 s) from a base32 secret, `ahead` steps from now. */
+function totp(base32, ahead = 0) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of base32) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 1000 / 30) + ahead));
+  const hash = createHmac('sha1', key).update(counter).digest();
+  const offset = hash[19] & 0xf;
+  const code = (hash.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return code.toString().padStart(6, '0');
+}
+
+test('supabase-js drives sign-up, sign-in, MFA, refresh, updates and sign-out', async () => {
+  const email = `ann-${Date.now()}@example.com`;
+  const password = 'correct horse battery staple';
+  const supabase = client();
+
+  // Sign up (auto-confirm: a session at once).
+  const signUp = await supabase.auth.signUp({ email, password, options: { data: { name: 'Ann' } } });
+  assert.equal(signUp.error, null);
+  assert.equal(signUp.data.user.email, email);
+  assert.ok(signUp.data.session.access_token);
+  await supabase.auth.signOut({ scope: 'local' });
+
+  // A wrong password, then the right one.
+  const wrong = await supabase.auth.signInWithPassword({ email, password: 'not the password' });
+  assert.equal(wrong.error.status, 400);
+  assert.equal(wrong.error.code, 'invalid_credentials');
+  const signIn = await supabase.auth.signInWithPassword({ email, password });
+  assert.equal(signIn.error, null);
+  const userId = signIn.data.user.id;
+
+  const { data: got, error: getUserError } = await supabase.auth.getUser();
+  assert.equal(getUserError, null);
+  assert.equal(got.user.id, userId);
+  assert.deepEqual(got.user.user_metadata, { name: 'Ann' });
+
+  // getClaims verifies the ES256 signature locally, with the server's JWKS.
+  const claims = await supabase.auth.getClaims();
+  assert.equal(claims.error, null);
+  assert.equal(claims.data.claims.sub, userId);
+  assert.equal(claims.data.claims.aal, 'aal1');
+  assert.equal(claims.data.header.alg, 'ES256');
+
+  const before = await supabase.auth.mfa.getAuthenticatorAssuranceLevel();
+  assert.equal(before.data.currentLevel, 'aal1');
+  assert.equal(before.data.nextLevel, 'aal1');
+
+  // Enroll a TOTP factor, then challenge and verify with a real code.
+  const enroll = await supabase.auth.mfa.enroll({ factorType: 'totp', friendlyName: 'phone', issuer: 'routekit' });
+  assert.equal(enroll.error, null);
+  assert.ok(enroll.data.totp.qr_code.startsWith('data:image/svg+xml'));
+  assert.ok(enroll.data.totp.uri.startsWith('otpauth://totp/routekit:'));
+  const factorId = enroll.data.id;
+  const secret = enroll.data.totp.secret;
+
+  const challenge = await supabase.auth.mfa.challenge({ factorId });
+  assert.equal(challenge.error, null);
+  const bad = await supabase.auth.mfa.verify({ factorId, challengeId: challenge.data.id, code: '000000' === totp(secret) ? '111111' : '000000' });
+  assert.equal(bad.error.code, 'mfa_verification_failed');
+  const challenge2 = await supabase.auth.mfa.challenge({ factorId });
+  const verified = await supabase.auth.mfa.verify({ factorId, challengeId: challenge2.data.id, code: totp(secret) });
+  assert.equal(verified.error, null);
+
+  const afterVerify = await supabase.auth.mfa.getAuthenticatorAssuranceLevel();
+  assert.equal(afterVerify.data.currentLevel, 'aal2');
+  assert.equal(afterVerify.data.nextLevel, 'aal2');
+  assert.ok(afterVerify.data.currentAuthenticationMethods.some((m) => m.method === 'totp'));
+  const factors = await supabase.auth.mfa.listFactors();
+  assert.equal(factors.data.totp[0].id, factorId);
+
+  // Refresh keeps the level.
+  const refreshed = await supabase.auth.refreshSession();
+  assert.equal(refreshed.error, null);
+  assert.notEqual(refreshed.data.session.refresh_token, verified.data.refresh_token);
+  const refreshedClaims = await supabase.auth.getClaims();
+  assert.equal(refreshedClaims.data.claims.aal, 'aal2');
+
+  // Updates: metadata at aal2; a password change from a second, aal1 device is refused.
+  const updated = await supabase.auth.updateUser({ data: { name: 'Bob' } });
+  assert.equal(updated.error, null);
+  assert.equal(updated.data.user.user_metadata.name, 'Bob');
+  const phone = client();
+  const second = await phone.auth.signInWithPassword({ email, password });
+  assert.equal(second.error, null);
+  const secondLevel = await phone.auth.mfa.getAuthenticatorAssuranceLevel();
+  assert.equal(secondLevel.data.currentLevel, 'aal1');
+  assert.equal(secondLevel.data.nextLevel, 'aal2');
+  const refused = await phone.auth.updateUser({ password: 'another long passphrase' });
+  assert.equal(refused.error.status, 401);
+  assert.equal(refused.error.code, 'insufficient_aal');
+
+  // Unenroll (at aal2), then sign out everywhere.
+  const unenroll = await supabase.auth.mfa.unenroll({ factorId });
+  assert.equal(unenroll.error, null);
+  assert.equal(unenroll.data.id, factorId);
+  const out = await supabase.auth.signOut();
+  assert.equal(out.error, null);
+  const { data: afterOut } = await supabase.auth.getSession();
+  assert.equal(afterOut.session, null);
+  // The other device's session ended too (global sign-out).
+  const phoneUser = await phone.auth.getUser();
+  assert.ok(phoneUser.error, 'the second device is signed out');
+});
+
+test('sign-up errors keep their codes', async () => {
+  const supabase = client();
+  const weak = await supabase.auth.signUp({ email: `weak-${Date.now()}@example.com`, password: 'short' });
+  assert.equal(weak.error.code, 'weak_password');
+  assert.deepEqual(weak.error.reasons, ['length']);
+  const email = `dup-${Date.now()}@example.com`;
+  await supabase.auth.signUp({ email, password: 'correct horse battery staple' });
+  const dup = await client().auth.signUp({ email, password: 'correct horse battery staple' });
+  assert.equal(dup.error.code, 'user_already_exists');
+});
