@@ -121,6 +121,9 @@ impl From<sqlx::Error> for AuthError {
             | sqlx::Error::PoolClosed
             | sqlx::Error::Protocol(_)
             | sqlx::Error::WorkerCrashed => AuthError::Unavailable(e),
+            sqlx::Error::Database(ref db) if is_outage(db.code().as_deref()) => {
+                AuthError::Unavailable(e)
+            }
             _ => AuthError::Internal(Box::new(e)),
         }
     }
@@ -134,6 +137,24 @@ impl From<crate::jwt::JwtError> for AuthError {
             "bad_jwt",
             format!("invalid JWT: {e}"),
         )
+    }
+}
+
+/// Database error codes that mean "not reachable right now", not "this query is wrong":
+/// PostgreSQL's connection exceptions (08…), shutdowns and restarts (57P01–57P03) and
+/// resource exhaustion (53…); SQLite's busy, locked, I/O, full and cannot-open errors.
+fn is_outage(code: Option<&str>) -> bool {
+    match code {
+        Some(code) if code.len() == 5 => {
+            code.starts_with("08")
+                || code.starts_with("53")
+                || matches!(code, "57P01" | "57P02" | "57P03")
+        }
+        // SQLite extended result codes: the primary code is the low byte.
+        Some(code) => code
+            .parse::<i32>()
+            .is_ok_and(|c| matches!(c & 0xff, 5 | 6 | 10 | 13 | 14)),
+        None => false,
     }
 }
 

@@ -322,3 +322,74 @@ impl Drop for TestDb {
         .join();
     }
 }
+
+/// A TCP proxy in front of a real server, to cut the connection and bring it back: a database
+/// outage without stopping the shared database.
+///
+/// ```no_run
+/// # async fn t() {
+/// let proxy = routekit_test::TcpProxy::start("127.0.0.1:5432").await;
+/// let url = format!("postgres://postgres@{}/test", proxy.addr());
+/// proxy.cut().await; // connections drop, new ones are refused
+/// proxy.restore().await; // the same address works again
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct TcpProxy {
+    addr: SocketAddr,
+    target: String,
+    task: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl TcpProxy {
+    /// Listens on `127.0.0.1:0` and forwards every connection to `target`.
+    pub async fn start(target: &str) -> TcpProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the proxy");
+        let addr = listener.local_addr().expect("proxy address");
+        let proxy = TcpProxy {
+            addr,
+            target: target.to_owned(),
+            task: tokio::sync::Mutex::new(None),
+        };
+        *proxy.task.lock().await = Some(Self::run(listener, proxy.target.clone()));
+        proxy
+    }
+
+    fn run(listener: tokio::net::TcpListener, target: String) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut connections = tokio::task::JoinSet::new();
+            // Dropping this task (on `cut`) drops the listener and every connection with it.
+            while let Ok((mut client, _)) = listener.accept().await {
+                let target = target.clone();
+                connections.spawn(async move {
+                    if let Ok(mut upstream) = tokio::net::TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                    }
+                });
+            }
+        })
+    }
+
+    /// The proxy's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Closes the listener and every open connection.
+    pub async fn cut(&self) {
+        if let Some(task) = self.task.lock().await.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+
+    /// Listens on the same address again.
+    pub async fn restore(&self) {
+        let listener = tokio::net::TcpListener::bind(self.addr)
+            .await
+            .expect("rebind the proxy address");
+        *self.task.lock().await = Some(Self::run(listener, self.target.clone()));
+    }
+}

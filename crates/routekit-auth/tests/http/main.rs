@@ -5,4 +5,5 @@ mod helpers;
 mod accounts;
 mod limits;
 mod mfa;
+mod outage;
 mod tokens;
