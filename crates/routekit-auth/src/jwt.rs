@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use p256::ecdsa::signature::{Signer, Verifier};
+use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -111,6 +111,9 @@ struct Header {
 struct Key {
     signing: SigningKey,
     verifying: VerifyingKey,
+    /// The same public key for ring, whose P-256 verification is several times faster than
+    /// the pure-Rust one (it runs on every authenticated request).
+    fast: ring::signature::UnparsedPublicKey<Vec<u8>>,
     retired_at: Option<i64>,
 }
 
@@ -189,6 +192,10 @@ impl Keys {
                 .map_err(|_| AuthError::internal("stored signing key has the wrong length"))?;
             let signing = SigningKey::from_bytes(&bytes.into()).map_err(AuthError::internal)?;
             let verifying = *signing.verifying_key();
+            let fast = ring::signature::UnparsedPublicKey::new(
+                &ring::signature::ECDSA_P256_SHA256_FIXED,
+                verifying.to_sec1_point(false).as_bytes().to_vec(),
+            );
             if retired_at.is_none() {
                 set.active.clone_from(&kid);
             }
@@ -197,6 +204,7 @@ impl Keys {
                 Key {
                     signing,
                     verifying,
+                    fast,
                     retired_at,
                 },
             );
@@ -272,17 +280,16 @@ impl Keys {
             return Err(JwtError::Algorithm);
         }
         let kid = header.kid.ok_or(JwtError::UnknownKey)?;
-        let signature = URL_SAFE_NO_PAD
-            .decode(signature)
-            .ok()
-            .and_then(|s| Signature::from_slice(&s).ok())
-            .ok_or(JwtError::Signature)?;
+        let mut raw = [0u8; 64];
+        if !matches!(URL_SAFE_NO_PAD.decode_slice(signature, &mut raw), Ok(64)) {
+            return Err(JwtError::Signature);
+        }
         {
             let set = self.inner.read().expect("key lock");
             let key = set.keys.get(&kid).ok_or(JwtError::UnknownKey)?;
-            let input_len = token.len() - token.rsplit('.').next().map_or(0, str::len) - 1;
-            key.verifying
-                .verify(&token.as_bytes()[..input_len], &signature)
+            let input_len = token.len() - signature.len() - 1;
+            key.fast
+                .verify(&token.as_bytes()[..input_len], &raw)
                 .map_err(|_| JwtError::Signature)?;
         }
         let claims: Claims = URL_SAFE_NO_PAD
