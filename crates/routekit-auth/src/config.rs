@@ -37,6 +37,11 @@ pub struct AuthConfig {
     /// Unset, a key file `auth.key` is created next to the SQLite database (`data/auth.key`
     /// with PostgreSQL). Instances sharing a PostgreSQL database must share this key.
     pub encryption_key: Option<String>,
+    /// `ROUTEKIT_AUTH_SIGNING_KEY`: a P-256 private key (the 32-byte scalar, base64url) to
+    /// sign access tokens with instead of one created and kept in the database. Its private
+    /// half is never stored; replacing it keeps the old public key in the JWKS until the
+    /// tokens it signed expire.
+    pub signing_key: Option<String>,
     /// `ROUTEKIT_AUTH_MFA_BIND_IP`: a challenge must be verified from the IP that opened it
     /// (default `true`, as GoTrue).
     pub mfa_bind_ip: bool,
@@ -96,6 +101,7 @@ impl AuthConfig {
             password_min_length: 8,
             refresh_reuse_interval: Duration::from_secs(10),
             encryption_key: None,
+            signing_key: None,
             mfa_bind_ip: true,
             rate_limits: crate::ratelimit::RateLimits::default(),
             rate_limit_header: None,
@@ -201,6 +207,7 @@ impl AuthConfig {
         config.rate_limit_header = var("ROUTEKIT_AUTH_RATE_LIMIT_HEADER").filter(|h| !h.is_empty());
         // The key is a secret: from the environment only, never from the config file.
         config.encryption_key = var("ROUTEKIT_AUTH_ENCRYPTION_KEY").filter(|k| !k.is_empty());
+        config.signing_key = var("ROUTEKIT_AUTH_SIGNING_KEY").filter(|k| !k.is_empty());
         match var("ROUTEKIT_AUTH_PASSWORD_MIN_LENGTH") {
             Some(v) => {
                 config.password_min_length =

@@ -109,7 +109,8 @@ struct Header {
 /// One ES256 key pair.
 #[derive(Clone)]
 struct Key {
-    signing: SigningKey,
+    /// `None` for a retired key supplied by configuration (only its public half is stored).
+    signing: Option<SigningKey>,
     verifying: VerifyingKey,
     /// The same public key for ring, whose P-256 verification is several times faster than
     /// the pure-Rust one (it runs on every authenticated request).
@@ -124,6 +125,8 @@ pub struct Keys {
     inner: Arc<RwLock<KeySet>>,
     store: Store,
     jwt_exp: i64,
+    /// A key from `ROUTEKIT_AUTH_SIGNING_KEY`: its private half stays out of the database.
+    supplied: Option<(String, SigningKey)>,
 }
 
 struct KeySet {
@@ -149,8 +152,37 @@ fn random_signing_key() -> Result<SigningKey, AuthError> {
 }
 
 impl Keys {
-    /// Loads the keys, creating the first one when there is none.
-    pub(crate) async fn load(store: Store, jwt_exp: i64) -> Result<Keys, AuthError> {
+    /// Loads the keys, creating the first one when there is none. With `supplied` (32 bytes of
+    /// base64url, the P-256 private scalar) that key signs, and the keys before it stay in
+    /// the JWKS until their tokens expire.
+    pub(crate) async fn load(
+        store: Store,
+        jwt_exp: i64,
+        supplied: Option<&str>,
+    ) -> Result<Keys, AuthError> {
+        let supplied = match supplied {
+            Some(text) => {
+                let bytes: [u8; 32] = URL_SAFE_NO_PAD
+                    .decode(text.trim())
+                    .ok()
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or_else(|| {
+                        AuthError::internal(
+                            "ROUTEKIT_AUTH_SIGNING_KEY must be 32 bytes of base64url",
+                        )
+                    })?;
+                let key = SigningKey::from_bytes(&bytes.into()).map_err(|_| {
+                    AuthError::internal("ROUTEKIT_AUTH_SIGNING_KEY is not a P-256 private key")
+                })?;
+                // A stable id from the public key: every instance given this key agrees on it.
+                let digest = <sha2::Sha256 as sha2::Digest>::digest(
+                    key.verifying_key().to_sec1_point(false).as_bytes(),
+                );
+                let kid = format!("config-{}", URL_SAFE_NO_PAD.encode(&digest[..12]));
+                Some((kid, key))
+            }
+            None => None,
+        };
         let keys = Keys {
             inner: Arc::new(RwLock::new(KeySet {
                 active: String::new(),
@@ -158,7 +190,11 @@ impl Keys {
             })),
             store,
             jwt_exp,
+            supplied,
         };
+        if let Some((kid, key)) = &keys.supplied {
+            keys.install(kid, "", key).await?;
+        }
         keys.reload().await?;
         if keys.inner.read().expect("key lock").keys.is_empty() {
             keys.rotate().await?;
@@ -166,10 +202,40 @@ impl Keys {
         Ok(keys)
     }
 
+    /// Makes `kid` the active key, retiring the others; `private` is empty for a supplied key.
+    async fn install(&self, kid: &str, private: &str, key: &SigningKey) -> Result<(), AuthError> {
+        let now = crate::now();
+        let public = URL_SAFE_NO_PAD.encode(key.verifying_key().to_sec1_point(false).as_bytes());
+        let mut tx = self.store.pool.begin().await?;
+        sqlx::query(
+            "UPDATE auth_signing_keys SET retired_at = $1 WHERE retired_at IS NULL AND kid <> $2",
+        )
+        .bind(now)
+        .bind(kid)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO auth_signing_keys (kid, private_key, public_key, created_at, retired_at) \
+             VALUES ($1, $2, $3, $4, NULL) ON CONFLICT (kid) DO NOTHING",
+        )
+        .bind(kid)
+        .bind(private)
+        .bind(&public)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE auth_signing_keys SET retired_at = NULL WHERE kid = $1")
+            .bind(kid)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Re-reads the keys from the database (another instance may have rotated).
     pub(crate) async fn reload(&self) -> Result<(), AuthError> {
-        let rows: Vec<(String, String, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT kid, private_key, created_at, retired_at FROM auth_signing_keys \
+        let rows: Vec<(String, String, Option<String>, Option<i64>)> = sqlx::query_as(
+            "SELECT kid, private_key, public_key, retired_at FROM auth_signing_keys \
              ORDER BY created_at, kid",
         )
         .fetch_all(&self.store.pool)
@@ -179,24 +245,38 @@ impl Keys {
             active: String::new(),
             keys: HashMap::new(),
         };
-        for (kid, private, _, retired_at) in rows {
+        for (kid, private, public, retired_at) in rows {
             // Retired keys are dropped once no token they signed can still be valid.
             if retired_at.is_some_and(|r| r + self.jwt_exp + LEEWAY_SECS < now) {
                 continue;
             }
-            let bytes = URL_SAFE_NO_PAD
-                .decode(&private)
-                .map_err(AuthError::internal)?;
-            let bytes: [u8; 32] = bytes
-                .try_into()
-                .map_err(|_| AuthError::internal("stored signing key has the wrong length"))?;
-            let signing = SigningKey::from_bytes(&bytes.into()).map_err(AuthError::internal)?;
-            let verifying = *signing.verifying_key();
+            let signing = if !private.is_empty() {
+                let bytes: [u8; 32] = URL_SAFE_NO_PAD
+                    .decode(&private)
+                    .ok()
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or_else(|| AuthError::internal("stored signing key is malformed"))?;
+                Some(SigningKey::from_bytes(&bytes.into()).map_err(AuthError::internal)?)
+            } else {
+                self.supplied
+                    .as_ref()
+                    .filter(|(supplied, _)| *supplied == kid)
+                    .map(|(_, key)| key.clone())
+            };
+            let verifying = match (&signing, public) {
+                (Some(signing), _) => *signing.verifying_key(),
+                (None, Some(public)) => URL_SAFE_NO_PAD
+                    .decode(public)
+                    .ok()
+                    .and_then(|p| VerifyingKey::from_sec1_bytes(&p).ok())
+                    .ok_or_else(|| AuthError::internal("stored public key is malformed"))?,
+                (None, None) => continue,
+            };
             let fast = ring::signature::UnparsedPublicKey::new(
                 &ring::signature::ECDSA_P256_SHA256_FIXED,
                 verifying.to_sec1_point(false).as_bytes().to_vec(),
             );
-            if retired_at.is_none() {
+            if retired_at.is_none() && signing.is_some() {
                 set.active.clone_from(&kid);
             }
             set.keys.insert(
@@ -214,26 +294,18 @@ impl Keys {
     }
 
     /// Creates a new signing key and retires the current one, which stays in the JWKS until
-    /// the tokens it signed expire.
+    /// the tokens it signed expire. With a key supplied by configuration, change the
+    /// configuration instead.
     pub async fn rotate(&self) -> Result<String, AuthError> {
+        if self.supplied.is_some() {
+            return Err(AuthError::internal(
+                "the signing key comes from ROUTEKIT_AUTH_SIGNING_KEY: change it there to rotate",
+            ));
+        }
         let key = random_signing_key()?;
         let kid = uuid::Uuid::new_v4().to_string();
-        let now = crate::now();
-        let mut tx = self.store.pool.begin().await?;
-        sqlx::query("UPDATE auth_signing_keys SET retired_at = $1 WHERE retired_at IS NULL")
-            .bind(now)
-            .execute(&mut *tx)
+        self.install(&kid, &URL_SAFE_NO_PAD.encode(key.to_bytes()), &key)
             .await?;
-        sqlx::query(
-            "INSERT INTO auth_signing_keys (kid, private_key, created_at, retired_at) \
-             VALUES ($1, $2, $3, NULL)",
-        )
-        .bind(&kid)
-        .bind(URL_SAFE_NO_PAD.encode(key.to_bytes()))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
         self.reload().await?;
         Ok(kid)
     }
@@ -244,6 +316,7 @@ impl Keys {
         let key = set
             .keys
             .get(&set.active)
+            .and_then(|k| k.signing.as_ref())
             .ok_or_else(|| AuthError::internal("no active signing key"))?;
         let header = Header {
             alg: "ES256".to_owned(),
@@ -255,7 +328,7 @@ impl Keys {
         let payload =
             URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).map_err(AuthError::internal)?);
         let input = format!("{header}.{payload}");
-        let signature: Signature = key.signing.sign(input.as_bytes());
+        let signature: Signature = key.sign(input.as_bytes());
         Ok(format!(
             "{input}.{}",
             URL_SAFE_NO_PAD.encode(signature.to_bytes())

@@ -200,6 +200,25 @@ pub struct Enrollment {
     pub qr_code: String,
 }
 
+/// A session's authenticator assurance level, as `getAuthenticatorAssuranceLevel()` reports
+/// it, but decided on the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AssuranceLevel {
+    /// The token's `aal`.
+    pub current: String,
+    /// `aal2` if the user has a verified factor, else `current`.
+    pub next: String,
+}
+
+impl AssuranceLevel {
+    /// Whether the session must verify a factor before it may proceed (Makerkit's
+    /// `checkRequiresMultiFactorAuthentication`).
+    pub fn requires_mfa(&self) -> bool {
+        self.next == "aal2" && self.current != "aal2"
+    }
+}
+
 /// An open challenge.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -291,6 +310,21 @@ impl AuthService {
         .fetch_optional(&self.inner.store.pool)
         .await?;
         Ok(found.is_some())
+    }
+
+    /// The session's assurance level and the level it should reach: `next` is `aal2` when
+    /// the user has a verified factor, read from the database, never from a client's copy of
+    /// the user (supabase/supabase#11771).
+    pub async fn assurance_level(&self, claims: &Claims) -> Result<AssuranceLevel, AuthError> {
+        let next = if self.has_verified_factor(&claims.sub).await? {
+            "aal2"
+        } else {
+            claims.aal.as_str()
+        };
+        Ok(AssuranceLevel {
+            current: claims.aal.clone(),
+            next: next.to_owned(),
+        })
     }
 
     /// Starts a TOTP enrollment. A user who already has a verified factor needs an `aal2`

@@ -203,7 +203,12 @@ impl AuthService {
 
     /// As [`AuthService::start`], on an already connected store.
     pub async fn with_store(config: AuthConfig, store: Store) -> Result<AuthService, AuthError> {
-        let keys = Keys::load(store.clone(), config.jwt_exp.as_secs() as i64).await?;
+        let keys = Keys::load(
+            store.clone(),
+            config.jwt_exp.as_secs() as i64,
+            config.signing_key.as_deref(),
+        )
+        .await?;
         let fresh = URL_SAFE_NO_PAD.encode(random_bytes::<32>()?);
         let refresh_key = store.secret("refresh_token_key", || fresh).await?;
         let refresh_key: [u8; 32] = URL_SAFE_NO_PAD

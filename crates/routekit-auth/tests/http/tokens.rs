@@ -21,6 +21,7 @@ on_both_databases!(
     malformed_and_forged_refresh_tokens_are_refused,
     the_jwks_verifies_issued_tokens_and_keeps_retired_keys,
     tokens_with_the_wrong_algorithm_key_or_claims_are_refused,
+    a_configured_signing_key_signs_and_is_never_stored,
 );
 
 async fn refresh_rotates_and_keeps_the_session(db: TestDb) {
@@ -310,4 +311,51 @@ async fn tokens_with_the_wrong_algorithm_key_or_claims_are_refused(db: TestDb) {
             .unwrap_err(),
         routekit_auth::JwtError::Audience
     );
+}
+
+async fn a_configured_signing_key_signs_and_is_never_stored(db: TestDb) {
+    let key_a = URL_SAFE_NO_PAD.encode([0x11u8; 32]);
+    let key_b = URL_SAFE_NO_PAD.encode([0x22u8; 32]);
+    let url = db.url().to_owned();
+    let first = crate::helpers::start_with(db, |mut c| {
+        c.signing_key = Some(key_a.clone());
+        c
+    })
+    .await;
+    let old = first.sign_up("ann@example.com").await;
+    let old = old["access_token"].as_str().unwrap().to_owned();
+    let kid_a = header(&old)["kid"].as_str().unwrap().to_owned();
+    assert!(kid_a.starts_with("config-"));
+
+    // The next start is configured with another key: it signs, the old one still verifies.
+    let config = routekit_auth::AuthConfig::new(url.clone());
+    let mut config = config;
+    config.signing_key = Some(key_b);
+    let second = routekit_auth::AuthService::start(config).await.unwrap();
+    let session = second
+        .sign_in_with_password("ann@example.com", crate::helpers::PASSWORD)
+        .await
+        .unwrap();
+    assert_ne!(header(&session.access_token)["kid"], kid_a.as_str());
+    assert!(
+        second.authenticate(&old).await.is_ok(),
+        "tokens of the replaced key stay valid"
+    );
+    let jwks = second.keys().jwks();
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+    assert!(verify_with(&jwks, &old));
+    assert!(verify_with(&jwks, &session.access_token));
+    assert!(
+        second.keys().rotate().await.is_err(),
+        "rotation is the configuration's job"
+    );
+
+    // Neither private key reached the database.
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    let stored: Vec<String> = sqlx::query_scalar("SELECT private_key FROM auth_signing_keys")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert!(stored.iter().all(String::is_empty), "{stored:?}");
 }
