@@ -158,8 +158,19 @@ fn is_outage(code: Option<&str>) -> bool {
     }
 }
 
-/// Whether a database error is a unique-constraint violation (by kind, never by message).
-pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
-    e.as_database_error()
-        .is_some_and(|d| d.is_unique_violation())
+/// A write's result, with a unique-constraint violation (by kind, never by message) turned
+/// into `conflict`.
+pub(crate) fn unless_conflict<T>(
+    result: Result<T, sqlx::Error>,
+    conflict: impl FnOnce() -> AuthError,
+) -> Result<T, AuthError> {
+    result.map_err(|e| {
+        if e.as_database_error()
+            .is_some_and(|d| d.is_unique_violation())
+        {
+            conflict()
+        } else {
+            e.into()
+        }
+    })
 }

@@ -14,7 +14,7 @@ use sha1::Sha1;
 use subtle::ConstantTimeEq;
 
 use crate::config::AuthConfig;
-use crate::error::{AuthError, is_unique_violation};
+use crate::error::{AuthError, unless_conflict};
 use crate::jwt::{Amr, Claims};
 use crate::service::{AuthService, Session, random_bytes};
 use crate::user::rfc3339;
@@ -377,19 +377,15 @@ impl AuthService {
         .bind(now)
         .execute(pool)
         .await;
-        match inserted {
-            Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => {
-                return Err(AuthError::api(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "mfa_factor_name_conflict",
-                    format!(
-                        "A factor with the friendly name \"{friendly_name}\" for this user already exists"
-                    ),
-                ));
-            }
-            Err(e) => return Err(e.into()),
-        }
+        unless_conflict(inserted, || {
+            AuthError::api(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "mfa_factor_name_conflict",
+                format!(
+                    "A factor with the friendly name \"{friendly_name}\" for this user already exists"
+                ),
+            )
+        })?;
         let issuer = match issuer.filter(|i| !i.is_empty()) {
             Some(issuer) => issuer.to_owned(),
             None => site_host(&self.inner.config.site_url),

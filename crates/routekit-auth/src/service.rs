@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::config::AuthConfig;
-use crate::error::{AuthError, is_unique_violation};
+use crate::error::{AuthError, unless_conflict};
 use crate::jwt::{Amr, Claims, JwtError, Keys};
 use crate::password;
 use crate::store::Store;
@@ -295,17 +295,13 @@ impl AuthService {
         .bind(now)
         .execute(&self.inner.store.pool)
         .await;
-        match inserted {
-            Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => {
-                return Err(AuthError::api(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "user_already_exists",
-                    "User already registered",
-                ));
-            }
-            Err(e) => return Err(e.into()),
-        }
+        unless_conflict(inserted, || {
+            AuthError::api(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "user_already_exists",
+                "User already registered",
+            )
+        })?;
         let user = self
             .user(&id)
             .await?
@@ -748,17 +744,13 @@ impl AuthService {
                     .bind(&user.id)
                     .execute(&mut *tx)
                     .await;
-            match changed {
-                Ok(_) => {}
-                Err(e) if is_unique_violation(&e) => {
-                    return Err(AuthError::api(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "email_exists",
-                        "A user with this email address has already been registered",
-                    ));
-                }
-                Err(e) => return Err(e.into()),
-            }
+            unless_conflict(changed, || {
+                AuthError::api(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "email_exists",
+                    "A user with this email address has already been registered",
+                )
+            })?;
         }
         if let Some(hash) = &password_hash {
             sqlx::query("UPDATE auth_users SET password_hash = $1, updated_at = $2 WHERE id = $3")

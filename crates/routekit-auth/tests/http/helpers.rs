@@ -179,6 +179,12 @@ impl Auth {
         req.send().await.unwrap()
     }
 
+    /// `PUT /user` with `body`.
+    pub(crate) async fn put_user(&self, token: &str, body: Value) -> reqwest::Response {
+        self.as_user(reqwest::Method::PUT, "/user", token, Some(body))
+            .await
+    }
+
     /// Enrolls a TOTP factor and returns `(factor id, secret bytes, enrollment JSON)`.
     pub(crate) async fn enroll(&self, token: &str, name: &str) -> (String, Vec<u8>, Value) {
         let res = self

@@ -215,21 +215,11 @@ async fn an_aal1_session_cannot_change_secrets_once_mfa_is_on(db: TestDb) {
     let other = other["access_token"].as_str().unwrap();
     assert_eq!(claims(other)["aal"], "aal1");
     let res = auth
-        .as_user(
-            Method::PUT,
-            "/user",
-            other,
-            Some(json!({"password": "another long passphrase"})),
-        )
+        .put_user(other, json!({"password": "another long passphrase"}))
         .await;
     assert_error(res, 401, "insufficient_aal").await;
     let res = auth
-        .as_user(
-            Method::PUT,
-            "/user",
-            other,
-            Some(json!({"email": "new@example.com"})),
-        )
+        .put_user(other, json!({"email": "new@example.com"}))
         .await;
     assert_error(res, 401, "insufficient_aal").await;
     let res = auth
@@ -247,12 +237,7 @@ async fn an_aal1_session_cannot_change_secrets_once_mfa_is_on(db: TestDb) {
     assert_error(res, 422, "insufficient_aal").await;
     // Metadata is not a secret.
     let res = auth
-        .as_user(
-            Method::PUT,
-            "/user",
-            other,
-            Some(json!({"data": {"theme": "dark"}})),
-        )
+        .put_user(other, json!({"data": {"theme": "dark"}}))
         .await;
     assert_eq!(res.status(), 200);
 }
@@ -372,12 +357,7 @@ async fn user_updates_merge_data_and_guard_passwords(db: TestDb) {
         .unwrap();
 
     let res = auth
-        .as_user(
-            Method::PUT,
-            "/user",
-            token,
-            Some(json!({"data": {"theme": "dark"}})),
-        )
+        .put_user(token, json!({"data": {"theme": "dark"}}))
         .await;
     let user: Value = res.json().await.unwrap();
     assert_eq!(
@@ -385,41 +365,17 @@ async fn user_updates_merge_data_and_guard_passwords(db: TestDb) {
         json!({"name": "Ann", "theme": "dark"})
     );
 
-    let res = auth
-        .as_user(
-            Method::PUT,
-            "/user",
-            token,
-            Some(json!({"password": PASSWORD})),
-        )
-        .await;
+    let res = auth.put_user(token, json!({"password": PASSWORD})).await;
     assert_error(res, 422, "same_password").await;
-    let res = auth
-        .as_user(
-            Method::PUT,
-            "/user",
-            token,
-            Some(json!({"password": "short"})),
-        )
-        .await;
+    let res = auth.put_user(token, json!({"password": "short"})).await;
     assert_error(res, 422, "weak_password").await;
     let res = auth
-        .as_user(
-            Method::PUT,
-            "/user",
-            token,
-            Some(json!({"app_metadata": {"role": "admin"}})),
-        )
+        .put_user(token, json!({"app_metadata": {"role": "admin"}}))
         .await;
     assert_error(res, 403, "not_admin").await;
 
     let res = auth
-        .as_user(
-            Method::PUT,
-            "/user",
-            token,
-            Some(json!({"password": "a brand new passphrase"})),
-        )
+        .put_user(token, json!({"password": "a brand new passphrase"}))
         .await;
     assert_eq!(res.status(), 200);
     // The other device is signed out; this one stays; the new password works.
@@ -445,21 +401,11 @@ async fn user_updates_merge_data_and_guard_passwords(db: TestDb) {
 
     auth.sign_up("bob@example.com").await;
     let res = auth
-        .as_user(
-            Method::PUT,
-            "/user",
-            token,
-            Some(json!({"email": "BOB@example.com"})),
-        )
+        .put_user(token, json!({"email": "BOB@example.com"}))
         .await;
     assert_error(res, 422, "email_exists").await;
     let res = auth
-        .as_user(
-            Method::PUT,
-            "/user",
-            token,
-            Some(json!({"email": "ann@new.example"})),
-        )
+        .put_user(token, json!({"email": "ann@new.example"}))
         .await;
     let user: Value = res.json().await.unwrap();
     assert_eq!(user["email"], "ann@new.example");
