@@ -30,7 +30,7 @@ pub use config::{AuthConfig, AuthConfigError};
 pub use error::AuthError;
 pub use http::{API_VERSION, router};
 pub use jwt::{Amr, Claims, JwtError, Keys, LEEWAY_SECS};
-pub use mfa::{AssuranceLevel, Challenge, Enrollment, base32, totp};
+pub use mfa::{AssuranceLevel, Challenge, Enrollment, base32, base32_decode, totp};
 pub use ratelimit::{Rate, RateLimits};
 pub use service::{AuthService, Session, SignOutScope, SignUp, UserUpdate};
 pub use store::{Backend, Store};

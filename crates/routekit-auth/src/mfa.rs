@@ -163,6 +163,28 @@ pub fn base32(bytes: &[u8]) -> String {
     out
 }
 
+/// Decodes RFC 4648 base32 (upper case, no padding), as [`base32`] writes it; `None` for
+/// anything else.
+///
+/// ```
+/// let secret = routekit_auth::base32_decode("MZXW6YTBOI").unwrap();
+/// assert_eq!(secret, b"foobar");
+/// ```
+pub fn base32_decode(text: &str) -> Option<Vec<u8>> {
+    const ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut out = Vec::with_capacity(text.len() * 5 / 8);
+    let (mut buffer, mut bits) = (0u32, 0);
+    for c in text.chars() {
+        buffer = (buffer << 5) | ALPHABET.find(c)? as u32;
+        bits += 5;
+        if bits >= 8 {
+            out.push((buffer >> (bits - 8)) as u8);
+            bits -= 8;
+        }
+    }
+    Some(out)
+}
+
 /// The 6-digit TOTP code of `secret` for time step `step` (RFC 6238 with SHA-1).
 ///
 /// ```
@@ -578,6 +600,7 @@ impl AuthService {
             .bind(&claims.session_id)
             .execute(pool)
             .await?;
+        self.revoked();
         let user = self.user(&claims.sub).await?.ok_or_else(not_found)?;
         self.insert_session(user, "aal2", amr, now).await
     }
@@ -626,6 +649,7 @@ impl AuthService {
                     .await?;
             }
         }
+        self.revoked();
         Ok(factor_id.to_owned())
     }
 }

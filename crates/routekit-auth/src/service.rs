@@ -138,6 +138,9 @@ pub(crate) struct Inner {
     /// Encrypts TOTP secrets at rest.
     pub(crate) secret_box: crate::mfa::SecretBox,
     pub(crate) limiter: crate::ratelimit::Limiter,
+    /// Bumped whenever a session ends or a user's factors change, so caches of verified
+    /// sessions on this instance drop their entries at once.
+    generation: std::sync::atomic::AtomicU64,
     /// Verified for unknown e-mails, so they take as long as wrong passwords.
     dummy_hash: String,
 }
@@ -229,6 +232,7 @@ impl AuthService {
                 refresh_key,
                 secret_box,
                 limiter,
+                generation: std::sync::atomic::AtomicU64::new(0),
                 dummy_hash,
             }),
         })
@@ -574,6 +578,7 @@ impl AuthService {
                 .bind(&id)
                 .execute(pool)
                 .await?;
+            self.revoked();
             tracing::warn!(target: "routekit::auth", session_id = %id, "refresh token reused; session revoked");
             return Err(AuthError::api(
                 StatusCode::BAD_REQUEST,
@@ -668,6 +673,7 @@ impl AuthService {
                     .await?;
             }
         }
+        self.revoked();
         Ok(())
     }
 
@@ -775,9 +781,33 @@ impl AuthService {
                 .await?;
         }
         tx.commit().await?;
+        if password_hash.is_some() {
+            self.revoked();
+        }
         self.user(&user.id)
             .await?
             .ok_or_else(|| AuthError::internal("user vanished"))
+    }
+
+    /// A number that changes whenever this instance ends a session or changes a user's
+    /// factors: a cache of verified sessions is valid only while it stays the same.
+    ///
+    /// ```no_run
+    /// # fn f(auth: routekit_auth::AuthService) {
+    /// let seen = auth.revocation_generation();
+    /// // … later: if auth.revocation_generation() != seen, re-check cached sessions.
+    /// # }
+    /// ```
+    pub fn revocation_generation(&self) -> u64 {
+        self.inner
+            .generation
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    pub(crate) fn revoked(&self) {
+        self.inner
+            .generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     /// Takes one request from a rate-limit bucket, or 429.

@@ -169,6 +169,29 @@ impl App {
         self
     }
 
+    /// Serves the embedded auth server at `/auth/v1` (CSRF-exempt: it reads only bearer
+    /// tokens) and lets handlers take [`Session`](crate::Session), verified by it.
+    ///
+    /// ```no_run
+    /// # async fn f(routes: routekit::RouteTable) -> Result<(), routekit::auth::AuthError> {
+    /// use routekit::auth::{AuthConfig, AuthService};
+    ///
+    /// let auth = AuthService::start(AuthConfig::from_env().unwrap()).await?;
+    /// let app = routekit::App::new(routes).auth(auth);
+    /// # Ok(()) }
+    /// ```
+    pub fn auth(self, auth: routekit_auth::AuthService) -> Self {
+        self.auth_with(auth, crate::SessionConfig::default())
+    }
+
+    /// [`App::auth`] with other sign-in and MFA paths, cookie name or cache settings.
+    pub fn auth_with(self, auth: routekit_auth::AuthService, config: crate::SessionConfig) -> Self {
+        let sessions = crate::session::Sessions::new(auth.clone(), config);
+        self.merge_csrf_exempt(routekit_auth::router(auth.clone()))
+            .extension(sessions)
+            .extension(auth)
+    }
+
     /// Makes `value` available to every handler through axum's `Extension<T>` extractor: app
     /// state for route files (a database pool, a client, a secret). Cheaper than
     /// `.layer(Extension(value))`, which wraps every route in another service.

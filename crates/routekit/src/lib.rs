@@ -40,6 +40,7 @@ mod redirect;
 mod report;
 mod route;
 mod serve;
+mod session;
 
 pub use app::{App, AppService, CSRF_VAR, DEFAULT_BODY_LIMIT};
 pub use edge::{Edge, EdgeFuture, REQUEST_ID_HEADER, RequestId};
@@ -50,11 +51,15 @@ pub use json::Json;
 pub use redirect::Redirect;
 pub use route::{Route, RouteInfo, RouteSettings, RouteTable};
 pub use serve::{bind_address, init_logging, serve_with_shutdown, shutdown_signal};
+pub use session::{Session, SessionConfig};
 
 /// CSRF protection ([`routekit_csrf`]): on by default in every [`App`]. Handlers take
 /// [`CsrfToken`] to put the token into forms; see [`App::csrf`] to switch it off.
 pub use routekit_csrf as csrf;
 pub use routekit_csrf::CsrfToken;
+
+/// The embedded auth server ([`routekit_auth`]): mount it with [`App::auth`].
+pub use routekit_auth as auth;
 
 /// The axum version routekit is built on, for extractors and responses a route needs.
 pub use axum;

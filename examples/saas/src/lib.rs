@@ -81,10 +81,7 @@ pub async fn app() -> Result<routekit::App, Box<dyn std::error::Error + Send + S
 pub async fn app_with(config: Config) -> Result<routekit::App, AuthError> {
     let mut app = routes_only(&config);
     if let Some(auth) = config.auth {
-        let auth = AuthService::start(auth).await?;
-        app = app
-            .merge_csrf_exempt(routekit_auth::router(auth.clone()))
-            .extension(auth);
+        app = app.auth(AuthService::start(auth).await?);
     }
     Ok(app)
 }

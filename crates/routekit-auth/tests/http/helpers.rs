@@ -138,22 +138,6 @@ pub(crate) fn claims(jwt: &str) -> Value {
     .unwrap()
 }
 
-/// Decodes RFC 4648 base32 (the enrollment's secret).
-pub(crate) fn base32_decode(text: &str) -> Vec<u8> {
-    const ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let mut out = Vec::new();
-    let (mut buffer, mut bits) = (0u32, 0);
-    for c in text.chars() {
-        buffer = (buffer << 5) | ALPHABET.find(c).unwrap() as u32;
-        bits += 5;
-        if bits >= 8 {
-            out.push((buffer >> (bits - 8)) as u8);
-            bits -= 8;
-        }
-    }
-    out
-}
-
 /// The current TOTP time step, plus `ahead`.
 pub(crate) fn step(ahead: i64) -> i64 {
     let now = std::time::SystemTime::now()
@@ -197,7 +181,8 @@ impl Auth {
             .await;
         assert_eq!(res.status(), 200, "enroll");
         let body: Value = res.json().await.unwrap();
-        let secret = base32_decode(body["totp"]["secret"].as_str().unwrap());
+        let secret =
+            routekit_auth::base32_decode(body["totp"]["secret"].as_str().unwrap()).unwrap();
         (body["id"].as_str().unwrap().to_owned(), secret, body)
     }
 

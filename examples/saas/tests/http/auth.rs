@@ -1,18 +1,9 @@
 //! The embedded auth server inside the example app: mounted at `/auth/v1`, exempt from CSRF.
 
-use routekit_test::{TestDb, TestServer};
+use routekit_test::TestDb;
 use serde_json::{Value, json};
 
-async fn with_auth(db: &TestDb) -> TestServer {
-    let config = saas::Config {
-        webhook_secret: None,
-        auth: Some(routekit_auth::AuthConfig::new(db.url())),
-    };
-    let app = saas::app_with(config)
-        .await
-        .expect("the example app starts");
-    TestServer::spawn(app.into_service()).await
-}
+use crate::helpers::with_auth;
 
 #[tokio::test]
 async fn the_auth_api_is_served_and_exempt_from_csrf() {

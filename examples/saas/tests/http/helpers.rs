@@ -11,6 +11,18 @@ pub(crate) async fn app() -> routekit::App {
         .expect("the example app starts")
 }
 
+/// The example app with its auth server on `db`.
+pub(crate) async fn with_auth(db: &routekit_test::TestDb) -> TestServer {
+    let config = saas::Config {
+        webhook_secret: None,
+        auth: Some(routekit_auth::AuthConfig::new(db.url())),
+    };
+    let app = saas::app_with(config)
+        .await
+        .expect("the example app starts");
+    TestServer::spawn(app.into_service()).await
+}
+
 /// The example app on a fresh port, with a client that sends a CSRF token.
 pub(crate) async fn spawn() -> TestServer {
     TestServer::spawn(app().await.into_service())

@@ -8,3 +8,4 @@ mod csrf;
 mod errors;
 mod methods;
 mod serving;
+mod session;

@@ -1,0 +1,425 @@
+//! `Session`: Makerkit's `requireSession` as an extractor. A handler that takes a `Session`
+//! runs only for a signed-in user whose session meets the MFA rule.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::request::Parts;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use routekit_auth::{Amr, AuthService, Claims};
+
+use crate::error::ApiError;
+
+/// Where `Session` sends browsers, and how it caches verified sessions.
+///
+/// ```
+/// let config = routekit::SessionConfig::default();
+/// assert_eq!(config.sign_in_path, "/auth/sign-in");
+/// assert_eq!(config.mfa_path, "/auth/verify");
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SessionConfig {
+    /// Page navigations without a session are redirected here, with `?next=` the original
+    /// path (default `/auth/sign-in`).
+    pub sign_in_path: String,
+    /// Page navigations that must verify a factor first go here (default `/auth/verify`).
+    pub mfa_path: String,
+    /// The `@supabase/ssr` cookie to read (`sb-<ref>-auth-token`); `None` takes the first
+    /// cookie named `sb-…-auth-token`.
+    pub cookie_name: Option<String>,
+    /// How long a verified session is trusted before its row and factors are looked up again
+    /// (default 5 s). Sessions ended on this instance drop out at once.
+    pub recheck_after: Duration,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            sign_in_path: "/auth/sign-in".to_owned(),
+            mfa_path: "/auth/verify".to_owned(),
+            cookie_name: None,
+            recheck_after: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A verified session that meets the MFA rule: the user is signed in, and if they have a
+/// verified factor the session is `aal2`.
+///
+/// Without one, a page navigation is redirected to the sign-in page (or the MFA page) and any
+/// other request gets 401 `unauthenticated` (or 403 `mfa_required`) JSON. Take
+/// `Option<Session>` for pages that work either way.
+///
+/// ```
+/// use routekit::{Json, Session};
+/// use serde_json::{Value, json};
+///
+/// // app/api/me/route.rs
+/// pub async fn GET(session: Session) -> Json<Value> {
+///     Json(json!({ "id": session.user_id, "email": session.email, "aal": session.aal }))
+/// }
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Session {
+    /// The user's id (`sub`).
+    pub user_id: String,
+    /// The user's e-mail.
+    pub email: String,
+    /// The session's id.
+    pub session_id: String,
+    /// `aal1` or `aal2`.
+    pub aal: String,
+    /// How the session was authenticated, newest first.
+    pub amr: Vec<Amr>,
+    /// Every claim of the access token.
+    pub claims: Claims,
+}
+
+/// The sessions of one app: the verifier, the settings and the cache.
+#[derive(Clone)]
+pub(crate) struct Sessions(Arc<Inner>);
+
+struct Inner {
+    auth: AuthService,
+    config: SessionConfig,
+    cache: Mutex<HashMap<String, Cached>>,
+}
+
+#[derive(Clone)]
+struct Cached {
+    claims: Claims,
+    requires_mfa: bool,
+    checked: Instant,
+    generation: u64,
+}
+
+/// Entries kept at most; the cache is emptied when it fills (verifying again is cheap).
+const CACHE_LIMIT: usize = 10_000;
+
+/// Why there is no usable session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    Unauthenticated,
+    MfaRequired,
+    Unavailable,
+}
+
+impl Sessions {
+    pub(crate) fn new(auth: AuthService, config: SessionConfig) -> Self {
+        Sessions(Arc::new(Inner {
+            auth,
+            config,
+            cache: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    /// Verifies `token` and applies the revocation and MFA rules, from the cache when fresh.
+    async fn check(&self, token: &str) -> Result<Session, Refusal> {
+        let inner = &self.0;
+        let generation = inner.auth.revocation_generation();
+        let now_unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let cached = inner
+            .cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(token)
+            .cloned()
+            .filter(|c| {
+                c.generation == generation
+                    && c.checked.elapsed() < inner.config.recheck_after
+                    && c.claims.exp > now_unix
+            });
+        let entry = match cached {
+            Some(entry) => entry,
+            None => {
+                let claims = inner
+                    .auth
+                    .verify_access_token(token)
+                    .await
+                    .map_err(|_| Refusal::Unauthenticated)?;
+                // The token is genuine; is its session still alive, and what does the MFA rule
+                // say? Both come from the auth store, never from the client's copy of the user.
+                let alive = inner
+                    .auth
+                    .session_exists(&claims.session_id)
+                    .await
+                    .map_err(|_| Refusal::Unavailable)?;
+                if !alive {
+                    return Err(Refusal::Unauthenticated);
+                }
+                let level = inner
+                    .auth
+                    .assurance_level(&claims)
+                    .await
+                    .map_err(|_| Refusal::Unavailable)?;
+                let entry = Cached {
+                    claims,
+                    requires_mfa: level.requires_mfa(),
+                    checked: Instant::now(),
+                    generation,
+                };
+                let mut cache = inner.cache.lock().unwrap_or_else(|e| e.into_inner());
+                if cache.len() >= CACHE_LIMIT {
+                    cache.clear();
+                }
+                cache.insert(token.to_owned(), entry.clone());
+                entry
+            }
+        };
+        if entry.requires_mfa {
+            return Err(Refusal::MfaRequired);
+        }
+        let claims = entry.claims;
+        Ok(Session {
+            user_id: claims.sub.clone(),
+            email: claims.email.clone(),
+            session_id: claims.session_id.clone(),
+            aal: claims.aal.clone(),
+            amr: claims.amr.clone(),
+            claims,
+        })
+    }
+
+    fn refuse(&self, refusal: Refusal, parts: &Parts) -> Response {
+        let config = &self.0.config;
+        if is_navigation(&parts.headers) && refusal != Refusal::Unavailable {
+            let target = match refusal {
+                Refusal::MfaRequired => &config.mfa_path,
+                _ => &config.sign_in_path,
+            };
+            let next = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+            let location = format!(
+                "{target}?next={}",
+                percent_encoding::utf8_percent_encode(next, percent_encoding::NON_ALPHANUMERIC)
+            );
+            // 303 turns a form POST into a GET of the sign-in page; GETs keep 307.
+            let status = if matches!(parts.method, Method::GET | Method::HEAD) {
+                StatusCode::TEMPORARY_REDIRECT
+            } else {
+                StatusCode::SEE_OTHER
+            };
+            let mut res = status.into_response();
+            if let Ok(location) = HeaderValue::try_from(location) {
+                res.headers_mut().insert(header::LOCATION, location);
+            }
+            res.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            return res;
+        }
+        match refusal {
+            Refusal::Unauthenticated => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "sign in to continue",
+            ),
+            Refusal::MfaRequired => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "mfa_required",
+                "verify your second factor to continue",
+            ),
+            Refusal::Unavailable => {
+                ApiError::unavailable("the session store is unavailable; try again")
+            }
+        }
+        .into_response()
+    }
+}
+
+/// A page navigation, as opposed to `fetch`/XHR or an API client: `Sec-Fetch-Mode: navigate`,
+/// or (for clients that send no fetch metadata) an `Accept` that prefers HTML to JSON.
+fn is_navigation(headers: &HeaderMap) -> bool {
+    if let Some(mode) = headers.get("sec-fetch-mode") {
+        return mode.as_bytes() == b"navigate";
+    }
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|a| a.to_str().ok()) else {
+        return false;
+    };
+    let (mut html, mut json) = (0.0f32, 0.0f32);
+    for item in accept.split(',') {
+        let mut params = item.split(';');
+        let kind = params
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        let q = params
+            .find_map(|p| p.trim().strip_prefix("q="))
+            .and_then(|q| q.parse::<f32>().ok())
+            .unwrap_or(1.0);
+        match kind.as_str() {
+            "text/html" | "application/xhtml+xml" => html = html.max(q),
+            "application/json" | "*/*" => json = json.max(q),
+            _ => {}
+        }
+    }
+    html > 0.0 && html > json
+}
+
+/// The access token: `Authorization: Bearer`, else the `@supabase/ssr` session cookie.
+fn access_token(headers: &HeaderMap, cookie_name: Option<&str>) -> Option<String> {
+    if let Some(token) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.get(..7)
+                .filter(|s| s.eq_ignore_ascii_case("bearer "))
+                .map(|_| &v[7..])
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        return Some(token.to_owned());
+    }
+    let cookies: Vec<(&str, &str)> = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (k.trim(), v.trim()))
+        .collect();
+    let name = match cookie_name {
+        Some(name) => name.to_owned(),
+        None => cookies.iter().find_map(|(k, _)| {
+            let base = k.strip_suffix(".0").unwrap_or(k);
+            (base.starts_with("sb-") && base.ends_with("-auth-token")).then(|| base.to_owned())
+        })?,
+    };
+    let get = |n: &str| cookies.iter().find(|(k, _)| *k == n).map(|(_, v)| *v);
+    // The bare cookie, else the chunks `.0`, `.1`, … up to the first gap.
+    let value = match get(&name).filter(|v| !v.is_empty()) {
+        Some(v) => v.to_owned(),
+        None => {
+            let mut joined = String::new();
+            for i in 0.. {
+                match get(&format!("{name}.{i}")) {
+                    Some(chunk) => joined.push_str(chunk),
+                    None => break,
+                }
+            }
+            joined
+        }
+    };
+    let json = match value.strip_prefix("base64-") {
+        Some(encoded) => {
+            let bytes = URL_SAFE_NO_PAD.decode(encoded.trim_end_matches('=')).ok()?;
+            String::from_utf8(bytes).ok()?
+        }
+        None => percent_encoding::percent_decode_str(&value)
+            .decode_utf8()
+            .ok()?
+            .into_owned(),
+    };
+    let session: serde_json::Value = serde_json::from_str(&json).ok()?;
+    session["access_token"].as_str().map(str::to_owned)
+}
+
+async fn extract(parts: &Parts) -> Result<Option<Session>, Response> {
+    let Some(sessions) = parts.extensions.get::<Sessions>().cloned() else {
+        return Err(
+            ApiError::internal("Session used, but the app has no auth: call App::auth")
+                .into_response(),
+        );
+    };
+    let Some(token) = access_token(&parts.headers, sessions.0.config.cookie_name.as_deref()) else {
+        return Ok(None);
+    };
+    match sessions.check(&token).await {
+        Ok(session) => Ok(Some(session)),
+        Err(Refusal::Unauthenticated) => Ok(None),
+        Err(refusal) => Err(sessions.refuse(refusal, parts)),
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Session {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        match extract(parts).await? {
+            Some(session) => Ok(session),
+            None => {
+                let sessions = parts.extensions.get::<Sessions>().cloned();
+                Err(sessions.map_or_else(
+                    || ApiError::internal("no auth configured").into_response(),
+                    |s| s.refuse(Refusal::Unauthenticated, parts),
+                ))
+            }
+        }
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for Session {
+    type Rejection = Response;
+
+    /// `None` without a valid session; a session that must verify a factor, or a lookup that
+    /// fails, is still refused (MFA redirect or 403, 503).
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
+        extract(parts).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.append(*k, v.parse().unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn navigations_are_told_apart_from_fetches() {
+        assert!(is_navigation(&headers(&[("sec-fetch-mode", "navigate")])));
+        assert!(!is_navigation(&headers(&[
+            ("sec-fetch-mode", "cors"),
+            ("accept", "text/html")
+        ])));
+        assert!(is_navigation(&headers(&[(
+            "accept",
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+        )])));
+        assert!(!is_navigation(&headers(&[("accept", "*/*")])));
+        assert!(!is_navigation(&headers(&[("accept", "application/json")])));
+        assert!(!is_navigation(&headers(&[(
+            "accept",
+            "application/json, text/html;q=0.5"
+        )])));
+        assert!(!is_navigation(&headers(&[])));
+    }
+
+    #[test]
+    fn tokens_come_from_bearer_bare_chunked_and_raw_cookies() {
+        let session = r#"{"access_token":"tok","refresh_token":"r"}"#;
+        let b64 = format!("base64-{}", URL_SAFE_NO_PAD.encode(session));
+        let bearer = headers(&[("authorization", "Bearer abc")]);
+        assert_eq!(access_token(&bearer, None).as_deref(), Some("abc"));
+        let bare = headers(&[("cookie", &format!("x=1; sb-127-auth-token={b64}"))]);
+        assert_eq!(access_token(&bare, None).as_deref(), Some("tok"));
+        let (a, b) = b64.split_at(20);
+        let chunked = headers(&[(
+            "cookie",
+            &format!("sb-127-auth-token.0={a}; sb-127-auth-token.1={b}"),
+        )]);
+        assert_eq!(access_token(&chunked, None).as_deref(), Some("tok"));
+        let raw =
+            percent_encoding::utf8_percent_encode(session, percent_encoding::NON_ALPHANUMERIC)
+                .to_string();
+        let raw = headers(&[("cookie", &format!("sb-localhost-auth-token={raw}"))]);
+        assert_eq!(access_token(&raw, None).as_deref(), Some("tok"));
+        assert_eq!(access_token(&raw, Some("sb-other-auth-token")), None);
+        let garbage = headers(&[("cookie", "sb-127-auth-token=base64-!!!")]);
+        assert_eq!(access_token(&garbage, None), None);
+    }
+}

@@ -1,0 +1,268 @@
+//! `Session` on a real server: where the token comes from, what refuses it, and the MFA rule.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use routekit_test::{TestDb, TestServer};
+use serde_json::{Value, json};
+
+use crate::helpers::{assert_error, with_auth};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+async fn sign_up(server: &TestServer, email: &str) -> Value {
+    let res = reqwest::Client::new()
+        .post(server.url("/auth/v1/signup"))
+        .header("x-supabase-api-version", "2024-01-01")
+        .json(&json!({"email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+async fn me(
+    server: &TestServer,
+    req: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+) -> reqwest::Response {
+    req(reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(server.url("/api/me")))
+    .send()
+    .await
+    .unwrap()
+}
+
+fn token(session: &Value) -> String {
+    session["access_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn no_session_is_401_for_fetch_and_a_redirect_for_navigation() {
+    let db = TestDb::sqlite();
+    let server = with_auth(&db).await;
+    assert_error(me(&server, |r| r).await, 401, "unauthenticated").await;
+    assert_error(
+        me(&server, |r| r.header("accept", "application/json")).await,
+        401,
+        "unauthenticated",
+    )
+    .await;
+    let nav = me(&server, |r| r.header("sec-fetch-mode", "navigate")).await;
+    assert_eq!(nav.status(), 307);
+    assert_eq!(nav.headers()["location"], "/auth/sign-in?next=%2Fapi%2Fme");
+    let nav = me(&server, |r| r.header("accept", "text/html,*/*;q=0.8")).await;
+    assert_eq!(nav.status(), 307);
+}
+
+#[tokio::test]
+async fn bearer_and_cookie_sessions_are_accepted() {
+    let db = TestDb::sqlite();
+    let server = with_auth(&db).await;
+    let session = sign_up(&server, "ann@example.com").await;
+    let res = me(&server, |r| r.bearer_auth(token(&session))).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["email"], "ann@example.com");
+    assert_eq!(body["aal"], "aal1");
+
+    // As @supabase/ssr writes it: base64-prefixed, bare or in chunks; or raw JSON.
+    let encoded = format!("base64-{}", URL_SAFE_NO_PAD.encode(session.to_string()));
+    let res = me(&server, |r| {
+        r.header("cookie", format!("sb-127-auth-token={encoded}"))
+    })
+    .await;
+    assert_eq!(res.status(), 200);
+    let (a, b) = encoded.split_at(encoded.len() / 2);
+    let res = me(&server, |r| {
+        r.header(
+            "cookie",
+            format!("sb-127-auth-token.0={a}; sb-127-auth-token.1={b}"),
+        )
+    })
+    .await;
+    assert_eq!(res.status(), 200);
+    let raw = percent_encoding::utf8_percent_encode(
+        &session.to_string(),
+        percent_encoding::NON_ALPHANUMERIC,
+    )
+    .to_string();
+    let res = me(&server, |r| {
+        r.header("cookie", format!("sb-localhost-auth-token={raw}"))
+    })
+    .await;
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn forged_expired_and_foreign_tokens_are_refused() {
+    let db = TestDb::sqlite();
+    let server = with_auth(&db).await;
+    let session = sign_up(&server, "ann@example.com").await;
+    let good = token(&session);
+    let (header, rest) = good.split_once('.').unwrap();
+    let (payload, _) = rest.split_once('.').unwrap();
+    let decode = |part: &str| -> Value {
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+    };
+    let encode = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
+    let claims = decode(payload);
+    let mut none_header = decode(header);
+    none_header["alg"] = json!("none");
+    let mut unknown_kid = decode(header);
+    unknown_kid["kid"] = json!("nope");
+    let mut expired = claims.clone();
+    expired["exp"] = json!(1);
+    let mut other_aud = claims.clone();
+    other_aud["aud"] = json!("anon");
+    for bad in [
+        "garbage".to_owned(),
+        format!("{}.{payload}.", encode(&none_header)),
+        format!(
+            "{}.{payload}.{}",
+            encode(&unknown_kid),
+            rest.split_once('.').unwrap().1
+        ),
+        format!(
+            "{header}.{}.{}",
+            encode(&expired),
+            rest.split_once('.').unwrap().1
+        ),
+        format!(
+            "{header}.{}.{}",
+            encode(&other_aud),
+            rest.split_once('.').unwrap().1
+        ),
+    ] {
+        assert_error(
+            me(&server, |r| r.bearer_auth(&bad)).await,
+            401,
+            "unauthenticated",
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn a_signed_out_session_stops_working_at_once() {
+    let db = TestDb::sqlite();
+    let server = with_auth(&db).await;
+    let session = sign_up(&server, "ann@example.com").await;
+    let t = token(&session);
+    assert_eq!(
+        me(&server, |r| r.bearer_auth(&t)).await.status(),
+        200,
+        "now cached"
+    );
+    let out = reqwest::Client::new()
+        .post(server.url("/auth/v1/logout?scope=global"))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 204);
+    assert_error(
+        me(&server, |r| r.bearer_auth(&t)).await,
+        401,
+        "unauthenticated",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_user_with_a_verified_factor_needs_aal2() {
+    let db = TestDb::sqlite();
+    let server = with_auth(&db).await;
+    let session = sign_up(&server, "ann@example.com").await;
+    let client = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: &str, token: &str, body: Value| {
+        client
+            .request(method, server.url(&format!("/auth/v1{path}")))
+            .header("x-supabase-api-version", "2024-01-01")
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+    let aal1 = token(&session);
+    // aal1 without a factor is enough.
+    assert_eq!(me(&server, |r| r.bearer_auth(&aal1)).await.status(), 200);
+    let enrolled: Value = call(
+        reqwest::Method::POST,
+        "/factors",
+        &aal1,
+        json!({"factor_type": "totp"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let factor = enrolled["id"].as_str().unwrap();
+    let secret =
+        routekit_auth::base32_decode(enrolled["totp"]["secret"].as_str().unwrap()).unwrap();
+    let challenge: Value = call(
+        reqwest::Method::POST,
+        &format!("/factors/{factor}/challenge"),
+        &aal1,
+        json!({}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let step = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        / 30;
+    let verified: Value = call(
+        reqwest::Method::POST,
+        &format!("/factors/{factor}/verify"),
+        &aal1,
+        json!({"challenge_id": challenge["id"], "code": routekit_auth::totp(&secret, step)}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let aal2 = token(&verified);
+    assert_eq!(me(&server, |r| r.bearer_auth(&aal2)).await.status(), 200);
+
+    // A second device signs in with the password only: aal1, and the user has a factor.
+    let second: Value = client
+        .post(server.url("/auth/v1/token?grant_type=password"))
+        .json(&json!({"email": "ann@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let second_token = token(&second);
+    assert_error(
+        me(&server, |r| r.bearer_auth(&second_token)).await,
+        403,
+        "mfa_required",
+    )
+    .await;
+    let nav = me(&server, |r| {
+        r.bearer_auth(&second_token)
+            .header("sec-fetch-mode", "navigate")
+    })
+    .await;
+    assert_eq!(nav.status(), 307);
+    assert_eq!(nav.headers()["location"], "/auth/verify?next=%2Fapi%2Fme");
+    // A cookie whose copy of the user hides the factor changes nothing: the server asks its store.
+    let mut forged = second.clone();
+    forged["user"]["factors"] = json!([]);
+    let cookie = format!("base64-{}", URL_SAFE_NO_PAD.encode(forged.to_string()));
+    let res = me(&server, |r| {
+        r.header("cookie", format!("sb-127-auth-token={cookie}"))
+    })
+    .await;
+    assert_error(res, 403, "mfa_required").await;
+}
