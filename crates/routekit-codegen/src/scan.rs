@@ -77,16 +77,20 @@ pub enum Setting {
     /// `pub const CSRF: bool = false;` — exempts the route's mutations from the CSRF check
     /// (webhooks that authenticate with a signature).
     Csrf,
+    /// `pub const AUTH: routekit::Auth = routekit::Auth::Required;` — every handler of the
+    /// file needs a session.
+    Auth,
 }
 
 impl Setting {
-    const ALL: [Setting; 2] = [Setting::BodyLimit, Setting::Csrf];
+    const ALL: [Setting; 3] = [Setting::BodyLimit, Setting::Csrf, Setting::Auth];
 
     /// The constant's name in `route.rs`.
     pub fn const_name(self) -> &'static str {
         match self {
             Setting::BodyLimit => "BODY_LIMIT",
             Setting::Csrf => "CSRF",
+            Setting::Auth => "AUTH",
         }
     }
 
@@ -95,6 +99,7 @@ impl Setting {
         match self {
             Setting::BodyLimit => "body_limit",
             Setting::Csrf => "csrf",
+            Setting::Auth => "auth",
         }
     }
 }

@@ -323,6 +323,7 @@ fn route_levels(routes: Vec<Route>, csrf: Option<&CsrfLayer>) -> Router {
                 exempt.clone()
             },
             body_limit: settings.body_limit,
+            auth: settings.auth,
         };
         // The layers wrap the exported handlers only: methods the file does not export get
         // their 405 without a CSRF check.

@@ -49,7 +49,7 @@ pub use extract::{Path, Query, Segments};
 pub use form::Form;
 pub use json::Json;
 pub use redirect::Redirect;
-pub use route::{Route, RouteInfo, RouteSettings, RouteTable};
+pub use route::{Auth, Route, RouteInfo, RouteSettings, RouteTable};
 pub use serve::{bind_address, init_logging, serve_with_shutdown, shutdown_signal};
 pub use session::{Session, SessionConfig};
 

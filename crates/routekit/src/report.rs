@@ -9,7 +9,7 @@ use crate::app::App;
 use crate::route::RouteInfo;
 
 impl App {
-    /// The routes as a table (methods, URL, CSRF state, file), followed by a warning for
+    /// The routes as a table (methods, URL, CSRF state, `AUTH`, file), followed by a warning for
     /// every mutating route exempt from CSRF checks, and for CSRF switched off altogether.
     ///
     /// The CSRF column says `checked`, `exempt`, `off` (switched off app-wide) or `-` (the
@@ -24,7 +24,7 @@ impl App {
     ///     Route::new("/hook", "app/hook/route.rs", &["/hook"]).post(h).csrf(false),
     /// ]));
     /// let report = app.routes_report();
-    /// assert!(report.contains("GET, POST  /items  checked  app/items/route.rs"));
+    /// assert!(report.contains("GET, POST  /items  checked  -     app/items/route.rs"));
     /// assert!(report.contains("warning: POST /hook is exempt from CSRF checks"));
     /// ```
     pub fn routes_report(&self) -> String {
@@ -37,7 +37,7 @@ fn is_mutating(method: &Method) -> bool {
 }
 
 fn report(manifest: &[RouteInfo], csrf_enabled: bool) -> String {
-    let rows: Vec<[String; 4]> = manifest
+    let rows: Vec<[String; 5]> = manifest
         .iter()
         .map(|route| {
             let methods: Vec<&str> = route.methods.iter().map(Method::as_str).collect();
@@ -47,16 +47,21 @@ fn report(manifest: &[RouteInfo], csrf_enabled: bool) -> String {
                 (true, true) if route.settings.csrf => "checked",
                 (true, true) => "exempt",
             };
+            let auth = match route.settings.auth {
+                crate::Auth::Required => "required",
+                _ => "-",
+            };
             [
                 methods.join(", "),
                 route.url.to_owned(),
                 csrf.to_owned(),
+                auth.to_owned(),
                 route.file.to_owned(),
             ]
         })
         .collect();
-    let header = ["METHODS", "URL", "CSRF", "FILE"].map(str::to_owned);
-    let mut widths = [0; 4];
+    let header = ["METHODS", "URL", "CSRF", "AUTH", "FILE"].map(str::to_owned);
+    let mut widths = [0; 5];
     for row in std::iter::once(&header).chain(&rows) {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.len());
@@ -65,14 +70,16 @@ fn report(manifest: &[RouteInfo], csrf_enabled: bool) -> String {
     let mut out = String::new();
     for row in std::iter::once(&header).chain(&rows) {
         let line = format!(
-            "{:w0$}  {:w1$}  {:w2$}  {}",
+            "{:w0$}  {:w1$}  {:w2$}  {:w3$}  {}",
             row[0],
             row[1],
             row[2],
             row[3],
+            row[4],
             w0 = widths[0],
             w1 = widths[1],
             w2 = widths[2],
+            w3 = widths[3],
         );
         let _ = writeln!(out, "{}", line.trim_end());
     }
@@ -122,6 +129,9 @@ mod tests {
             Route::new("/feed", "app/feed/route.rs", &["/feed"])
                 .get(h)
                 .csrf(false),
+            Route::new("/account", "app/account/route.rs", &["/account"])
+                .get(h)
+                .auth(crate::Auth::Required),
         ]))
     }
 
@@ -129,11 +139,12 @@ mod tests {
     fn the_table_lists_csrf_state_per_route() {
         let report = app().csrf(true).routes_report();
         let expected = "\
-METHODS    URL     CSRF     FILE
-GET        /       -        app/route.rs
-GET, POST  /items  checked  app/items/route.rs
-POST       /hook   exempt   app/hook/route.rs
-GET        /feed   -        app/feed/route.rs
+METHODS    URL       CSRF     AUTH      FILE
+GET        /         -        -         app/route.rs
+GET, POST  /items    checked  -         app/items/route.rs
+POST       /hook     exempt   -         app/hook/route.rs
+GET        /feed     -        -         app/feed/route.rs
+GET        /account  -        required  app/account/route.rs
 warning: POST /hook is exempt from CSRF checks (`pub const CSRF: bool = false;` in \
 app/hook/route.rs); it must authenticate its callers another way, such as a signature
 ";
@@ -143,7 +154,7 @@ app/hook/route.rs); it must authenticate its callers another way, such as a sign
     #[test]
     fn switching_csrf_off_is_one_warning() {
         let report = app().csrf(false).routes_report();
-        assert!(report.contains("GET, POST  /items  off"));
+        assert!(report.contains("GET, POST  /items    off"));
         assert!(report.contains("warning: CSRF protection is switched off for the whole app"));
         assert!(!report.contains("/hook is exempt"));
     }

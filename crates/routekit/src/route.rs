@@ -40,10 +40,27 @@ type Endpoint = Box<dyn FnOnce(&Layers) -> MethodRouter + Send>;
 pub(crate) struct Layers {
     pub(crate) csrf: Option<CsrfLayer>,
     pub(crate) body_limit: Option<usize>,
+    pub(crate) auth: Auth,
 }
 
 impl Layers {
     fn endpoint<S>(&self, filter: MethodFilter, svc: S) -> MethodRouter
+    where
+        S: Service<Request, Response = Response, Error = Infallible>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        if self.auth == Auth::Required {
+            // Inside the CSRF layer: a forged request is refused before any session lookup.
+            return self.wrapped(filter, crate::session::RequireSession::new(svc));
+        }
+        self.wrapped(filter, svc)
+    }
+
+    fn wrapped<S>(&self, filter: MethodFilter, svc: S) -> MethodRouter
     where
         S: Service<Request, Response = Response, Error = Infallible>
             + Clone
@@ -83,6 +100,8 @@ pub struct RouteSettings {
     /// `pub const CSRF: bool`: whether the route's mutations need a CSRF token (default
     /// `true`; `false` for webhooks that authenticate with a signature instead).
     pub csrf: bool,
+    /// `pub const AUTH: Auth`: whether every handler of the file needs a session.
+    pub auth: Auth,
 }
 
 impl Default for RouteSettings {
@@ -90,8 +109,26 @@ impl Default for RouteSettings {
         RouteSettings {
             body_limit: None,
             csrf: true,
+            auth: Auth::Public,
         }
     }
+}
+
+/// Who may call a route file's handlers, declared as `pub const AUTH: Auth` in `route.rs`.
+///
+/// ```
+/// // app/account/route.rs: every handler of this file needs a session
+/// pub const AUTH: routekit::Auth = routekit::Auth::Required;
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Auth {
+    /// Anyone (the default); handlers may still take `Session` or `Option<Session>`.
+    #[default]
+    Public,
+    /// A [`Session`](crate::Session) that meets the MFA rule, checked before any handler of
+    /// the file runs (after the CSRF check), with the same redirects and JSON errors.
+    Required,
 }
 
 /// What the manifest says of one route.
@@ -184,6 +221,20 @@ impl Route {
     /// Sets the largest request body this route accepts.
     pub fn body_limit(mut self, bytes: usize) -> Self {
         self.settings.body_limit = Some(bytes);
+        self
+    }
+
+    /// Whether every handler of the route needs a session.
+    ///
+    /// ```
+    /// # async fn h() {}
+    /// let route = routekit::Route::new("/account", "app/account/route.rs", &["/account"])
+    ///     .get(h)
+    ///     .auth(routekit::Auth::Required);
+    /// assert_eq!(route.info().settings.auth, routekit::Auth::Required);
+    /// ```
+    pub fn auth(mut self, auth: Auth) -> Self {
+        self.settings.auth = auth;
         self
     }
 

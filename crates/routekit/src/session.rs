@@ -324,6 +324,10 @@ fn access_token(headers: &HeaderMap, cookie_name: Option<&str>) -> Option<String
 }
 
 async fn extract(parts: &Parts) -> Result<Option<Session>, Response> {
+    // Already checked by a route's `AUTH = Required`.
+    if let Some(session) = parts.extensions.get::<Session>() {
+        return Ok(Some(session.clone()));
+    }
     let Some(sessions) = parts.extensions.get::<Sessions>().cloned() else {
         return Err(
             ApiError::internal("Session used, but the app has no auth: call App::auth")
@@ -421,5 +425,59 @@ mod tests {
         assert_eq!(access_token(&raw, Some("sb-other-auth-token")), None);
         let garbage = headers(&[("cookie", "sb-127-auth-token=base64-!!!")]);
         assert_eq!(access_token(&garbage, None), None);
+    }
+}
+
+/// Runs the inner service only with a [`Session`] (a route's `AUTH = Required`), which it
+/// leaves in the request for handlers that take one.
+#[derive(Clone)]
+pub(crate) struct RequireSession<S> {
+    inner: S,
+}
+
+impl<S> RequireSession<S> {
+    pub(crate) fn new(inner: S) -> Self {
+        RequireSession { inner }
+    }
+}
+
+impl<S> tower::Service<axum::extract::Request> for RequireSession<S>
+where
+    S: tower::Service<
+            axum::extract::Request,
+            Response = Response,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future =
+        futures_util::future::BoxFuture<'static, Result<Response, std::convert::Infallible>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: axum::extract::Request) -> Self::Future {
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            let (mut parts, body) = req.into_parts();
+            match <Session as FromRequestParts<()>>::from_request_parts(&mut parts, &()).await {
+                Ok(session) => {
+                    parts.extensions.insert(session);
+                    inner
+                        .call(axum::extract::Request::from_parts(parts, body))
+                        .await
+                }
+                Err(refusal) => Ok(refusal),
+            }
+        })
     }
 }

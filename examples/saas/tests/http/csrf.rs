@@ -212,11 +212,17 @@ fn saas_routes_lists_csrf_state_and_warns_about_the_webhook() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
-        text.contains("POST       /api/items              checked  app/api/items/route.rs"),
+        text.contains(
+            "POST       /api/items              checked  -         app/api/items/route.rs"
+        ),
         "{text}"
     );
     assert!(
-        text.contains("GET, POST  /guestbook              checked"),
+        text.contains("GET, POST  /guestbook              checked  -"),
+        "{text}"
+    );
+    assert!(
+        text.contains("GET        /account                -        required  app/account/route.rs"),
         "{text}"
     );
     assert!(

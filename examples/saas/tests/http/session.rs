@@ -266,3 +266,85 @@ async fn a_user_with_a_verified_factor_needs_aal2() {
     .await;
     assert_error(res, 403, "mfa_required").await;
 }
+
+#[tokio::test]
+async fn a_route_with_auth_required_runs_only_with_a_session() {
+    let db = TestDb::sqlite();
+    let server = with_auth(&db).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = client.get(server.url("/account")).send().await.unwrap();
+    assert_error(res, 401, "unauthenticated").await;
+    let res = client
+        .get(server.url("/account?tab=security"))
+        .header("sec-fetch-mode", "navigate")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 307);
+    assert_eq!(
+        res.headers()["location"],
+        "/auth/sign-in?next=%2Faccount%3Ftab%3Dsecurity"
+    );
+    let session = sign_up(&server, "ann@example.com").await;
+    let res = client
+        .get(server.url("/account"))
+        .bearer_auth(token(&session))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["signed_in_with"], json!(["password"]));
+}
+
+#[tokio::test]
+async fn a_protected_mutation_needs_both_a_session_and_a_csrf_token() {
+    let db = TestDb::sqlite();
+    let server = with_auth(&db).await;
+    let session = sign_up(&server, "ann@example.com").await;
+    let session_cookie = format!(
+        "sb-127-auth-token=base64-{}",
+        URL_SAFE_NO_PAD.encode(session.to_string())
+    );
+    // What a page holds: the CSRF cookie and its token.
+    let res = reqwest::get(server.url("/_routekit/csrf")).await.unwrap();
+    let csrf_cookie = res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let body: Value = res.json().await.unwrap();
+    let csrf_token = body["csrfToken"].as_str().unwrap().to_owned();
+    let note = json!({"text": "remember the milk"});
+    let post = |cookie: String, token: Option<&str>| {
+        let mut req = reqwest::Client::new()
+            .post(server.url("/api/notes"))
+            .header("cookie", cookie)
+            .json(&note);
+        if let Some(token) = token {
+            req = req.header("x-csrf-token", token);
+        }
+        req.send()
+    };
+    let res = post(
+        format!("{session_cookie}; {csrf_cookie}"),
+        Some(&csrf_token),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 201);
+    let created: Value = res.json().await.unwrap();
+    assert_eq!(created["owner"], session["user"]["id"]);
+    // The token without a session: 401. The session without the token: 403.
+    let res = post(csrf_cookie.clone(), Some(&csrf_token)).await.unwrap();
+    assert_error(res, 401, "unauthenticated").await;
+    let res = post(format!("{session_cookie}; {csrf_cookie}"), None)
+        .await
+        .unwrap();
+    assert_error(res, 403, "csrf_token_missing").await;
+}
