@@ -44,6 +44,8 @@ pub struct App {
     body_limit: usize,
     csrf: Option<CsrfConfig>,
     extensions: Vec<Insert>,
+    /// Whether `auth` was called: the edge then carries rewritten session cookies.
+    sessions: bool,
 }
 
 type Step = Box<dyn FnOnce(Router, Option<&CsrfLayer>) -> Router + Send>;
@@ -75,6 +77,7 @@ impl App {
             body_limit: DEFAULT_BODY_LIMIT,
             csrf,
             extensions: Vec::new(),
+            sessions: false,
         }
     }
 
@@ -185,8 +188,13 @@ impl App {
     }
 
     /// [`App::auth`] with other sign-in and MFA paths, cookie name or cache settings.
-    pub fn auth_with(self, auth: routekit_auth::AuthService, config: crate::SessionConfig) -> Self {
+    pub fn auth_with(
+        mut self,
+        auth: routekit_auth::AuthService,
+        config: crate::SessionConfig,
+    ) -> Self {
         let sessions = crate::session::Sessions::new(auth.clone(), config);
+        self.sessions = true;
         self.merge_csrf_exempt(routekit_auth::router(auth.clone()))
             .extension(sessions)
             .extension(auth)
@@ -277,10 +285,12 @@ impl App {
         // would wrap every route separately; a route's own `BODY_LIMIT` layer still wins.
         let body_limit = self.body_limit;
         let extensions = Inserters::new(std::mem::take(&mut self.extensions));
+        let sessions = self.sessions;
         Edge::new(
             DefaultBodyLimit::max(body_limit).layer(self.build()),
             extensions,
         )
+        .with_session_cookies(sessions)
     }
 
     /// The router: generated routes (each behind its own CSRF layer, so a route's `CSRF`

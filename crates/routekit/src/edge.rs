@@ -111,6 +111,8 @@ pub struct Edge<S> {
     extensions: Option<Inserters>,
     /// The connection's peer, given to handlers as `ConnectInfo<SocketAddr>`.
     peer: Option<std::net::SocketAddr>,
+    /// With auth: a slot for cookies the session extractor rewrites (server-side refresh).
+    session_cookies: bool,
 }
 
 /// Inserts one [`App::extension`](crate::App::extension) value into a request.
@@ -151,7 +153,13 @@ impl<S> Edge<S> {
             inner,
             extensions,
             peer: None,
+            session_cookies: false,
         }
+    }
+
+    pub(crate) fn with_session_cookies(mut self, on: bool) -> Self {
+        self.session_cookies = on;
+        self
     }
 
     /// The same service for one connection from `peer`: every request gets
@@ -188,6 +196,7 @@ where
             .then(|| (req.method().clone(), req.uri().clone(), Instant::now()));
         let span = tracing::info_span!(target: "routekit::request", "request", id = id.as_str());
 
+        let mut cookies = None;
         let state = if let Some(location) = trailing_slash_redirect(req.uri()) {
             State::Ready {
                 response: Some(redirect_308(location)),
@@ -196,6 +205,11 @@ where
             req.extensions_mut().insert(id.clone());
             if let Some(extensions) = &self.extensions {
                 extensions.apply(req.extensions_mut());
+            }
+            if self.session_cookies {
+                let slot = crate::session::ResponseCookies::default();
+                req.extensions_mut().insert(slot.clone());
+                cookies = Some(slot);
             }
             if let Some(peer) = self.peer {
                 req.extensions_mut()
@@ -217,6 +231,7 @@ where
             id,
             log,
             span,
+            cookies,
         }
     }
 }
@@ -229,6 +244,7 @@ pin_project_lite::pin_project! {
         id: RequestId,
         log: Option<(Method, Uri, Instant)>,
         span: tracing::Span,
+        cookies: Option<crate::session::ResponseCookies>,
     }
 }
 
@@ -260,6 +276,9 @@ where
         response
             .headers_mut()
             .insert(REQUEST_ID_HEADER, this.id.0.clone());
+        if let Some(cookies) = this.cookies.take() {
+            cookies.apply(response.headers_mut());
+        }
         if let Some((method, uri, start)) = this.log.take() {
             tracing::info!(
                 target: "routekit::request",

@@ -189,6 +189,26 @@ impl Sessions {
         })
     }
 
+    /// Whether a cookie's access token is expired, invalid or within the refresh margin (its
+    /// signature is checked first: a forged token is never "refreshed").
+    fn needs_refresh(&self, token: &str) -> bool {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let issuer = self.0.auth.config().issuer();
+        match self
+            .0
+            .auth
+            .keys()
+            .verify(token, &issuer, now + REFRESH_MARGIN_SECS)
+        {
+            Ok(_) => false,
+            Err(routekit_auth::JwtError::Expired) => true,
+            // Anything else (forged, unknown key) is not the refresh token's business.
+            Err(_) => false,
+        }
+    }
+
     fn refuse(&self, refusal: Refusal, parts: &Parts) -> Response {
         let config = &self.0.config;
         if is_navigation(&parts.headers) && refusal != Refusal::Unavailable {
@@ -264,8 +284,36 @@ fn is_navigation(headers: &HeaderMap) -> bool {
     html > 0.0 && html > json
 }
 
+/// Where a request's session came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Credentials {
+    /// `Authorization: Bearer <jwt>`.
+    Bearer(String),
+    /// The `@supabase/ssr` cookie: its name, the chunk names present, and the session in it.
+    Cookie {
+        name: String,
+        present: Vec<String>,
+        access_token: String,
+        refresh_token: Option<String>,
+    },
+}
+
+impl Credentials {
+    fn access_token(&self) -> &str {
+        match self {
+            Credentials::Bearer(token) => token,
+            Credentials::Cookie { access_token, .. } => access_token,
+        }
+    }
+}
+
 /// The access token: `Authorization: Bearer`, else the `@supabase/ssr` session cookie.
+#[cfg(test)]
 fn access_token(headers: &HeaderMap, cookie_name: Option<&str>) -> Option<String> {
+    credentials(headers, cookie_name).map(|c| c.access_token().to_owned())
+}
+
+fn credentials(headers: &HeaderMap, cookie_name: Option<&str>) -> Option<Credentials> {
     if let Some(token) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -277,7 +325,7 @@ fn access_token(headers: &HeaderMap, cookie_name: Option<&str>) -> Option<String
         .map(str::trim)
         .filter(|t| !t.is_empty())
     {
-        return Some(token.to_owned());
+        return Some(Credentials::Bearer(token.to_owned()));
     }
     let cookies: Vec<(&str, &str)> = headers
         .get_all(header::COOKIE)
@@ -295,14 +343,22 @@ fn access_token(headers: &HeaderMap, cookie_name: Option<&str>) -> Option<String
         })?,
     };
     let get = |n: &str| cookies.iter().find(|(k, _)| *k == n).map(|(_, v)| *v);
+    let mut present = Vec::new();
     // The bare cookie, else the chunks `.0`, `.1`, … up to the first gap.
     let value = match get(&name).filter(|v| !v.is_empty()) {
-        Some(v) => v.to_owned(),
+        Some(v) => {
+            present.push(name.clone());
+            v.to_owned()
+        }
         None => {
             let mut joined = String::new();
             for i in 0.. {
-                match get(&format!("{name}.{i}")) {
-                    Some(chunk) => joined.push_str(chunk),
+                let chunk_name = format!("{name}.{i}");
+                match get(&chunk_name) {
+                    Some(chunk) => {
+                        joined.push_str(chunk);
+                        present.push(chunk_name);
+                    }
                     None => break,
                 }
             }
@@ -320,8 +376,73 @@ fn access_token(headers: &HeaderMap, cookie_name: Option<&str>) -> Option<String
             .into_owned(),
     };
     let session: serde_json::Value = serde_json::from_str(&json).ok()?;
-    session["access_token"].as_str().map(str::to_owned)
+    Some(Credentials::Cookie {
+        name,
+        present,
+        access_token: session["access_token"].as_str()?.to_owned(),
+        refresh_token: session["refresh_token"].as_str().map(str::to_owned),
+    })
 }
+
+/// `Set-Cookie` values a request wants on its response: the session cookie rewritten after
+/// a server-side refresh. The edge service adds them, with no-store cache headers.
+#[derive(Clone, Default)]
+pub(crate) struct ResponseCookies(Arc<Mutex<Vec<HeaderValue>>>);
+
+impl ResponseCookies {
+    fn push(&self, cookie: String) {
+        if let Ok(value) = HeaderValue::try_from(cookie) {
+            self.0.lock().unwrap_or_else(|e| e.into_inner()).push(value);
+        }
+    }
+
+    pub(crate) fn apply(&self, headers: &mut HeaderMap) {
+        let cookies = std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()));
+        if cookies.is_empty() {
+            return;
+        }
+        for cookie in cookies {
+            headers.append(header::SET_COOKIE, cookie);
+        }
+        // As @supabase/ssr: a response that sets auth cookies must never be cached.
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-cache, no-store, must-revalidate, max-age=0"),
+        );
+        headers.insert(header::EXPIRES, HeaderValue::from_static("0"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    }
+}
+
+/// `@supabase/ssr`'s chunk size, measured on the encoded value.
+const MAX_CHUNK: usize = 3180;
+/// `@supabase/ssr`'s cookie lifetime: 400 days.
+const COOKIE_ATTRIBUTES: &str = "Path=/; SameSite=Lax; Max-Age=34560000";
+
+/// The cookies that store `session` under `name` as `@supabase/ssr` writes them, deleting
+/// chunks of the old value that the new one does not use.
+fn session_cookies(name: &str, session: &serde_json::Value, present: &[String]) -> Vec<String> {
+    let value = format!("base64-{}", URL_SAFE_NO_PAD.encode(session.to_string()));
+    let mut cookies = Vec::new();
+    let mut written = Vec::new();
+    if value.len() <= MAX_CHUNK {
+        cookies.push(format!("{name}={value}; {COOKIE_ATTRIBUTES}"));
+        written.push(name.to_owned());
+    } else {
+        for (i, chunk) in value.as_bytes().chunks(MAX_CHUNK).enumerate() {
+            let chunk = std::str::from_utf8(chunk).expect("base64 is ASCII");
+            cookies.push(format!("{name}.{i}={chunk}; {COOKIE_ATTRIBUTES}"));
+            written.push(format!("{name}.{i}"));
+        }
+    }
+    for stale in present.iter().filter(|p| !written.contains(p)) {
+        cookies.push(format!("{stale}=; Path=/; SameSite=Lax; Max-Age=0"));
+    }
+    cookies
+}
+
+/// Refresh a cookie session this close to expiry (supabase-js refreshes 90 s early).
+const REFRESH_MARGIN_SECS: i64 = 90;
 
 async fn extract(parts: &Parts) -> Result<Option<Session>, Response> {
     // Already checked by a route's `AUTH = Required`.
@@ -334,9 +455,38 @@ async fn extract(parts: &Parts) -> Result<Option<Session>, Response> {
                 .into_response(),
         );
     };
-    let Some(token) = access_token(&parts.headers, sessions.0.config.cookie_name.as_deref()) else {
+    let Some(credentials) = credentials(&parts.headers, sessions.0.config.cookie_name.as_deref())
+    else {
         return Ok(None);
     };
+    let mut token = credentials.access_token().to_owned();
+    if let Credentials::Cookie {
+        name,
+        present,
+        refresh_token: Some(refresh_token),
+        ..
+    } = &credentials
+    {
+        if sessions.needs_refresh(&token) {
+            // Server-side refresh: the request goes on with the new token and the response
+            // carries the rewritten cookie. Concurrent requests with the same cookie all get
+            // the same new token (the auth server's reuse rule), so none burns the family.
+            match sessions.0.auth.refresh(refresh_token).await {
+                Ok(fresh) => {
+                    if let Some(slot) = parts.extensions.get::<ResponseCookies>() {
+                        for cookie in session_cookies(name, &fresh.to_json(), present) {
+                            slot.push(cookie);
+                        }
+                    }
+                    token = fresh.access_token;
+                }
+                Err(routekit_auth::AuthError::Unavailable(_)) => {
+                    return Err(sessions.refuse(Refusal::Unavailable, parts));
+                }
+                Err(_) => return Ok(None),
+            }
+        }
+    }
     match sessions.check(&token).await {
         Ok(session) => Ok(Some(session)),
         Err(Refusal::Unauthenticated) => Ok(None),

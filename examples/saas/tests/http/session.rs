@@ -348,3 +348,116 @@ async fn a_protected_mutation_needs_both_a_session_and_a_csrf_token() {
         .unwrap();
     assert_error(res, 403, "csrf_token_missing").await;
 }
+
+/// The example with access tokens that are always within the refresh margin.
+async fn with_short_tokens(db: &TestDb) -> TestServer {
+    let config = saas::Config {
+        webhook_secret: None,
+        auth: Some(
+            routekit_auth::AuthConfig::new(db.url())
+                .with_jwt_exp(std::time::Duration::from_secs(30)),
+        ),
+    };
+    TestServer::spawn(saas::app_with(config).await.unwrap().into_service()).await
+}
+
+fn set_cookies(res: &reqwest::Response) -> Vec<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_expiring_cookie_is_refreshed_on_the_server_and_rewritten() {
+    let db = TestDb::sqlite();
+    let server = with_short_tokens(&db).await;
+    let session = sign_up(&server, "ann@example.com").await;
+    let encoded = format!("base64-{}", URL_SAFE_NO_PAD.encode(session.to_string()));
+    // Sent in two chunks: the rewrite is one cookie, and the stale chunks are deleted.
+    let (a, b) = encoded.split_at(encoded.len() / 2);
+    let res = me(&server, |r| {
+        r.header(
+            "cookie",
+            format!("sb-127-auth-token.0={a}; sb-127-auth-token.1={b}"),
+        )
+    })
+    .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["cache-control"],
+        "private, no-cache, no-store, must-revalidate, max-age=0"
+    );
+    let cookies = set_cookies(&res);
+    let fresh = cookies
+        .iter()
+        .find(|c| c.starts_with("sb-127-auth-token=base64-"))
+        .expect("rewritten cookie");
+    assert!(
+        fresh.ends_with("; Path=/; SameSite=Lax; Max-Age=34560000"),
+        "{fresh}"
+    );
+    assert!(!fresh.contains("HttpOnly"), "browser code reads it");
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("sb-127-auth-token.0=; ") && c.contains("Max-Age=0"))
+    );
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("sb-127-auth-token.1=; ") && c.contains("Max-Age=0"))
+    );
+    let value = fresh
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("sb-127-auth-token=base64-");
+    let rewritten: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(value).unwrap()).unwrap();
+    assert_ne!(rewritten["refresh_token"], session["refresh_token"]);
+    assert_eq!(rewritten["user"]["email"], "ann@example.com");
+    assert!(rewritten["expires_at"].as_i64().unwrap() >= session["expires_at"].as_i64().unwrap());
+}
+
+#[tokio::test]
+async fn concurrent_requests_with_one_expiring_cookie_keep_the_family_alive() {
+    let db = TestDb::sqlite();
+    let server = with_short_tokens(&db).await;
+    let session = sign_up(&server, "ann@example.com").await;
+    let cookie = format!(
+        "sb-127-auth-token=base64-{}",
+        URL_SAFE_NO_PAD.encode(session.to_string())
+    );
+    let requests = (0..8).map(|_| me(&server, |r| r.header("cookie", cookie.clone())));
+    let mut refresh_tokens = std::collections::HashSet::new();
+    for res in futures_util::future::join_all(requests).await {
+        assert_eq!(res.status(), 200, "every request proceeds");
+        let fresh = set_cookies(&res)
+            .into_iter()
+            .find(|c| c.starts_with("sb-127-auth-token="))
+            .unwrap();
+        let value = fresh
+            .split(';')
+            .next()
+            .unwrap()
+            .trim_start_matches("sb-127-auth-token=base64-")
+            .to_owned();
+        let rewritten: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(value).unwrap()).unwrap();
+        refresh_tokens.insert(rewritten["refresh_token"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(
+        refresh_tokens.len(),
+        1,
+        "one new token for all: {refresh_tokens:?}"
+    );
+    // The family lives on: the new refresh token works.
+    let res = reqwest::Client::new()
+        .post(server.url("/auth/v1/token?grant_type=refresh_token"))
+        .json(&json!({"refresh_token": refresh_tokens.into_iter().next().unwrap()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
