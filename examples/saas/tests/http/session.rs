@@ -461,3 +461,34 @@ async fn concurrent_requests_with_one_expiring_cookie_keep_the_family_alive() {
         .unwrap();
     assert_eq!(res.status(), 200);
 }
+
+#[tokio::test]
+async fn a_failed_session_lookup_is_503_not_a_pass() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let (before, after) = db.url().split_once('@').unwrap();
+    let (target, database) = after.split_once('/').unwrap();
+    let proxy = routekit_test::TcpProxy::start(target).await;
+    let config = saas::Config {
+        webhook_secret: None,
+        auth: Some(routekit_auth::AuthConfig::new(format!(
+            "{before}@{}/{database}",
+            proxy.addr()
+        ))),
+    };
+    let server = TestServer::spawn(saas::app_with(config).await.unwrap().into_service()).await;
+    let session = sign_up(&server, "ann@example.com").await;
+    // A token the server has not seen yet: it must ask the store, which is down.
+    proxy.cut().await;
+    let res = me(&server, |r| r.bearer_auth(token(&session))).await;
+    assert_error(res, 503, "unavailable").await;
+    proxy.restore().await;
+    assert_eq!(
+        me(&server, |r| r.bearer_auth(token(&session)))
+            .await
+            .status(),
+        200
+    );
+    drop(db);
+}
