@@ -2,9 +2,11 @@
 // Chromium (Debian's /usr/bin/chromium) driven by playwright-core.
 
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:http';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -14,12 +16,20 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 /** Starts the example server (`PORT=0`) and resolves to `{ url, stop }`. */
 export async function startServer(env = {}) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'routekit-browser-'));
   const bin = process.env.ROUTEKIT_SAAS_BIN ?? resolve(here, '../../target/debug/saas');
   if (!existsSync(bin)) {
     throw new Error(`the example server binary is missing at ${bin}; run cargo build -p saas`);
   }
   const child = spawn(bin, [], {
-    env: { ...process.env, PORT: '0', RUST_LOG: 'info', NO_COLOR: '1', ...env },
+    env: {
+      ...process.env,
+      PORT: '0',
+      RUST_LOG: 'info',
+      NO_COLOR: '1',
+      DATABASE_URL: `sqlite://${join(dataDir, 'auth.db')}`,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout });
@@ -30,7 +40,13 @@ export async function startServer(env = {}) {
       if (at >= 0) ok(line.slice(at + 'listening on '.length).trim());
     });
   });
-  return { url, stop: () => child.kill('SIGTERM') };
+  return {
+    url,
+    stop: () => {
+      child.kill('SIGTERM');
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Serves one HTML page from another origin (`http://localhost:PORT`), as an attacker's site. */
@@ -57,4 +73,17 @@ export function launchBrowser() {
       '--disable-sync',
     ],
   });
+}
+
+/** RFC 6238 TOTP (SHA-1, 6 digits, 30 s) from a base32 secret, `ahead` steps from now. */
+export function totp(base32, ahead = 0) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of base32) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 1000 / 30) + ahead));
+  const hash = createHmac('sha1', key).update(counter).digest();
+  const offset = hash[19] & 0xf;
+  return ((hash.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).toString().padStart(6, '0');
 }

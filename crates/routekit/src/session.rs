@@ -327,6 +327,10 @@ fn credentials(headers: &HeaderMap, cookie_name: Option<&str>) -> Option<Credent
     {
         return Some(Credentials::Bearer(token.to_owned()));
     }
+    credentials_from_cookies(headers, cookie_name)
+}
+
+fn credentials_from_cookies(headers: &HeaderMap, cookie_name: Option<&str>) -> Option<Credentials> {
     let cookies: Vec<(&str, &str)> = headers
         .get_all(header::COOKIE)
         .iter()
@@ -411,6 +415,76 @@ impl ResponseCookies {
         );
         headers.insert(header::EXPIRES, HeaderValue::from_static("0"));
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    }
+}
+
+/// The `@supabase/ssr` session cookie, for server-rendered sign-in pages: the name a browser's
+/// supabase-js client on this host would use, reading the current session, and writing a new
+/// one.
+///
+/// ```
+/// use routekit::SessionCookie;
+///
+/// assert_eq!(SessionCookie::name_for_host("127.0.0.1:3000"), "sb-127-auth-token");
+/// assert_eq!(SessionCookie::name_for_host("app.example.com"), "sb-app-auth-token");
+/// let cookies = SessionCookie::write("sb-app-auth-token", &serde_json::json!({"access_token": "t"}));
+/// assert!(cookies[0].starts_with("sb-app-auth-token=base64-"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SessionCookie {
+    /// The cookie's name.
+    pub name: String,
+    /// The access token in it.
+    pub access_token: String,
+    /// The refresh token in it.
+    pub refresh_token: Option<String>,
+    present: Vec<String>,
+}
+
+impl SessionCookie {
+    /// `sb-<first label of the host>-auth-token`, as supabase-js names its storage key.
+    pub fn name_for_host(host: &str) -> String {
+        let label = host.split(['.', ':']).next().unwrap_or(host);
+        format!("sb-{label}-auth-token")
+    }
+
+    /// The session cookie of a request (bare or chunked, `base64-` or raw JSON).
+    pub fn read(headers: &HeaderMap) -> Option<SessionCookie> {
+        match credentials_from_cookies(headers, None)? {
+            Credentials::Cookie {
+                name,
+                present,
+                access_token,
+                refresh_token,
+            } => Some(SessionCookie {
+                name,
+                access_token,
+                refresh_token,
+                present,
+            }),
+            Credentials::Bearer(_) => None,
+        }
+    }
+
+    /// `Set-Cookie` values storing `session` (a token response) under `name`, chunked as
+    /// `@supabase/ssr` does. Send them with `Cache-Control: no-store`.
+    pub fn write(name: &str, session: &serde_json::Value) -> Vec<String> {
+        session_cookies(name, session, &[])
+    }
+
+    /// `Set-Cookie` values replacing this cookie with `session`, deleting chunks it no longer
+    /// needs.
+    pub fn replace(&self, session: &serde_json::Value) -> Vec<String> {
+        session_cookies(&self.name, session, &self.present)
+    }
+
+    /// `Set-Cookie` values deleting this cookie (sign-out).
+    pub fn delete(&self) -> Vec<String> {
+        self.present
+            .iter()
+            .map(|name| format!("{name}=; Path=/; SameSite=Lax; Max-Age=0"))
+            .collect()
     }
 }
 

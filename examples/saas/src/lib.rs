@@ -8,6 +8,7 @@
 //! ```
 
 mod html;
+mod pages;
 mod validate;
 
 use std::sync::Arc;

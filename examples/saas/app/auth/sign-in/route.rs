@@ -1,0 +1,79 @@
+//! `/auth/sign-in`: a server-rendered sign-in form (no bundler). On success it writes the same
+//! `sb-<host>-auth-token` cookie `@supabase/ssr` would, rotates the CSRF secret, and sends the
+//! browser on: to `/auth/verify` when the account has a verified factor, else to `next`.
+
+use routekit::auth::AuthService;
+use routekit::axum::Extension;
+use routekit::axum::response::{Html, Response};
+use routekit::http::{HeaderMap, header};
+use routekit::{ApiResult, CsrfToken, Form, Query, SessionCookie};
+use serde::Deserialize;
+
+use crate::html::escape;
+use crate::pages::{page, redirect_with_cookies, safe_next, with_query};
+
+#[derive(Deserialize)]
+pub struct Params {
+    next: Option<String>,
+    error: Option<String>,
+}
+
+pub async fn GET(token: CsrfToken, Query(params): Query<Params>) -> Html<String> {
+    let next = safe_next(params.next.as_deref());
+    let error = match params.error.as_deref() {
+        Some(_) => "<p role=\"alert\" id=\"error\">Wrong e-mail or password.</p>",
+        None => "",
+    };
+    page(
+        "Sign in",
+        &format!(
+            r#"{error}<form method="post" action="/auth/sign-in">
+  <input type="hidden" name="csrf_token" value="{token}">
+  <input type="hidden" name="next" value="{next}">
+  <label>E-mail <input name="email" type="email" autocomplete="username" required></label>
+  <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+  <button type="submit">Sign in</button>
+</form>"#,
+            next = escape(&next),
+        ),
+    )
+}
+
+#[derive(Deserialize)]
+pub struct Credentials {
+    email: String,
+    password: String,
+    next: Option<String>,
+}
+
+pub async fn POST(
+    Extension(auth): Extension<AuthService>,
+    mut csrf: CsrfToken,
+    headers: HeaderMap,
+    Form(form): Form<Credentials>,
+) -> ApiResult<Response> {
+    let next = safe_next(form.next.as_deref());
+    let session = match auth.sign_in_with_password(&form.email, &form.password).await {
+        Ok(session) => session,
+        Err(e) if e.status().is_client_error() => {
+            let back = with_query("/auth/sign-in", &[("error", e.code()), ("next", &next)]);
+            return Ok(redirect_with_cookies(&back, Vec::new()));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    // A new session: a CSRF secret planted before sign-in protects nothing any more.
+    csrf.rotate();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let name = SessionCookie::name_for_host(host);
+    let cookies = SessionCookie::write(&name, &session.to_json());
+    let level = auth.assurance_level(&session.claims).await?;
+    let location = if level.requires_mfa() {
+        with_query("/auth/verify", &[("next", &next)])
+    } else {
+        next
+    };
+    Ok(redirect_with_cookies(&location, cookies))
+}
