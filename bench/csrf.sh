@@ -13,6 +13,7 @@ source bench/lib.sh
 cargo build --release --quiet -p saas
 bin=${CARGO_TARGET_DIR:-target}/release/saas
 
+item='{"name":"Widget","quantity":3,"tags":["a","b"]}'
 declare -A RPS P50 P99
 for round in $(seq 1 "$ROUNDS"); do
     for mode in on off; do
@@ -29,7 +30,7 @@ for round in $(seq 1 "$ROUNDS"); do
                 -d '{"name":"Widget","quantity":3,"tags":["a","b"]}')
             [ "$status" = 201 ] || { echo "POST /api/items answered $status, not 201" >&2; exit 1; }
         fi
-        read -r rps p50 p99 < <(CSRF_TOKEN=$token CSRF_COOKIE=$cookie load /api/items -s bench/post_item.lua)
+        read -r rps p50 p99 < <(BODY=$item CSRF_TOKEN=$token CSRF_COOKIE=$cookie load /api/items -s bench/post_json.lua)
         RPS[$mode]+="$rps "; P50[$mode]+="$p50 "; P99[$mode]+="$p99 "
         kill "$PID"; wait "$PID" 2>/dev/null || true
     done

@@ -44,8 +44,8 @@ pub struct App {
     body_limit: usize,
     csrf: Option<CsrfConfig>,
     extensions: Vec<Insert>,
-    /// Whether `auth` was called: the edge then carries rewritten session cookies.
-    sessions: bool,
+    /// Set by `auth`: the edge gives each request the sessions and a cookie slot.
+    sessions: Option<crate::session::Sessions>,
 }
 
 type Step = Box<dyn FnOnce(Router, Option<&CsrfLayer>) -> Router + Send>;
@@ -77,7 +77,7 @@ impl App {
             body_limit: DEFAULT_BODY_LIMIT,
             csrf,
             extensions: Vec::new(),
-            sessions: false,
+            sessions: None,
         }
     }
 
@@ -193,11 +193,8 @@ impl App {
         auth: routekit_auth::AuthService,
         config: crate::SessionConfig,
     ) -> Self {
-        let sessions = crate::session::Sessions::new(auth.clone(), config);
-        self.sessions = true;
-        self.merge_csrf_exempt(routekit_auth::router(auth.clone()))
-            .extension(sessions)
-            .extension(auth)
+        self.sessions = Some(crate::session::Sessions::new(auth.clone(), config));
+        self.merge_csrf_exempt(routekit_auth::router(auth))
     }
 
     /// Makes `value` available to every handler through axum's `Extension<T>` extractor: app
@@ -262,7 +259,16 @@ impl App {
     pub fn into_router(mut self) -> Router {
         let body_limit = self.body_limit;
         let extensions = Inserters::new(std::mem::take(&mut self.extensions));
+        let sessions = self.sessions.take();
         let mut router = self.build();
+        if let Some(sessions) = sessions {
+            // No edge here: each request gets its session scope from a layer.
+            router = router.layer(axum::middleware::map_request(move |mut req: Request| {
+                req.extensions_mut()
+                    .insert(crate::session::SessionScope::new(sessions.clone()));
+                std::future::ready(req)
+            }));
+        }
         if !extensions.is_empty() {
             router = router.layer(axum::middleware::map_request(move |mut req: Request| {
                 extensions.apply(req.extensions_mut());
@@ -285,12 +291,12 @@ impl App {
         // would wrap every route separately; a route's own `BODY_LIMIT` layer still wins.
         let body_limit = self.body_limit;
         let extensions = Inserters::new(std::mem::take(&mut self.extensions));
-        let sessions = self.sessions;
+        let sessions = self.sessions.take();
         Edge::new(
             DefaultBodyLimit::max(body_limit).layer(self.build()),
             extensions,
         )
-        .with_session_cookies(sessions)
+        .with_sessions(sessions)
     }
 
     /// The router: generated routes (each behind its own CSRF layer, so a route's `CSRF`

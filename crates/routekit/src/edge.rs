@@ -111,8 +111,9 @@ pub struct Edge<S> {
     extensions: Option<Inserters>,
     /// The connection's peer, given to handlers as `ConnectInfo<SocketAddr>`.
     peer: Option<std::net::SocketAddr>,
-    /// With auth: a slot for cookies the session extractor rewrites (server-side refresh).
-    session_cookies: bool,
+    /// With auth: the app's sessions, given to each request with a slot for the cookies the
+    /// session extractor rewrites (server-side refresh).
+    sessions: Option<crate::session::Sessions>,
 }
 
 /// Inserts one [`App::extension`](crate::App::extension) value into a request.
@@ -153,12 +154,12 @@ impl<S> Edge<S> {
             inner,
             extensions,
             peer: None,
-            session_cookies: false,
+            sessions: None,
         }
     }
 
-    pub(crate) fn with_session_cookies(mut self, on: bool) -> Self {
-        self.session_cookies = on;
+    pub(crate) fn with_sessions(mut self, sessions: Option<crate::session::Sessions>) -> Self {
+        self.sessions = sessions;
         self
     }
 
@@ -206,10 +207,10 @@ where
             if let Some(extensions) = &self.extensions {
                 extensions.apply(req.extensions_mut());
             }
-            if self.session_cookies {
-                let slot = crate::session::ResponseCookies::default();
-                req.extensions_mut().insert(slot.clone());
-                cookies = Some(slot);
+            if let Some(sessions) = &self.sessions {
+                let scope = crate::session::SessionScope::new(sessions.clone());
+                req.extensions_mut().insert(scope.clone());
+                cookies = Some(scope);
             }
             if let Some(peer) = self.peer {
                 req.extensions_mut()
@@ -244,7 +245,7 @@ pin_project_lite::pin_project! {
         id: RequestId,
         log: Option<(Method, Uri, Instant)>,
         span: tracing::Span,
-        cookies: Option<crate::session::ResponseCookies>,
+        cookies: Option<crate::session::SessionScope>,
     }
 }
 

@@ -51,7 +51,7 @@ pub use json::Json;
 pub use redirect::Redirect;
 pub use route::{Auth, Route, RouteInfo, RouteSettings, RouteTable};
 pub use serve::{bind_address, init_logging, serve_with_shutdown, shutdown_signal};
-pub use session::{Session, SessionConfig, SessionCookie};
+pub use session::{AuthApi, Session, SessionConfig, SessionCookie, SessionData};
 
 /// CSRF protection ([`routekit_csrf`]): on by default in every [`App`]. Handlers take
 /// [`CsrfToken`] to put the token into forms; see [`App::csrf`] to switch it off.

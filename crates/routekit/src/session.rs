@@ -66,8 +66,12 @@ impl Default for SessionConfig {
 /// }
 /// ```
 #[derive(Debug, Clone)]
+pub struct Session(Arc<SessionData>);
+
+/// What a [`Session`] holds; read it through the session (`session.user_id`).
+#[derive(Debug)]
 #[non_exhaustive]
-pub struct Session {
+pub struct SessionData {
     /// The user's id (`sub`).
     pub user_id: String,
     /// The user's e-mail.
@@ -82,21 +86,53 @@ pub struct Session {
     pub claims: Claims,
 }
 
+impl std::ops::Deref for Session {
+    type Target = SessionData;
+
+    fn deref(&self) -> &SessionData {
+        &self.0
+    }
+}
+
+impl Session {
+    fn new(claims: Claims) -> Self {
+        Session(Arc::new(SessionData {
+            user_id: claims.sub.clone(),
+            email: claims.email.clone(),
+            session_id: claims.session_id.clone(),
+            aal: claims.aal.clone(),
+            amr: claims.amr.clone(),
+            claims,
+        }))
+    }
+}
+
 /// The sessions of one app: the verifier, the settings and the cache.
 #[derive(Clone)]
 pub(crate) struct Sessions(Arc<Inner>);
 
+impl std::fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sessions")
+            .field("config", &self.0.config)
+            .finish_non_exhaustive()
+    }
+}
+
 struct Inner {
     auth: AuthService,
     config: SessionConfig,
-    cache: Mutex<HashMap<String, Cached>>,
+    /// Keyed by the whole token (only verified tokens go in, so a fast hash is safe).
+    cache: Mutex<HashMap<Box<str>, Cached, foldhash::fast::RandomState>>,
 }
 
 #[derive(Clone)]
 struct Cached {
-    claims: Claims,
+    /// Built once: a cache hit hands out a reference count, not a copy of the claims.
+    session: Session,
     requires_mfa: bool,
-    checked: Instant,
+    /// The sooner of "recheck the store" and the token's expiry, so a hit reads one clock.
+    fresh_until: Instant,
     generation: u64,
 }
 
@@ -116,7 +152,7 @@ impl Sessions {
         Sessions(Arc::new(Inner {
             auth,
             config,
-            cache: Mutex::new(HashMap::new()),
+            cache: Mutex::new(HashMap::default()),
         }))
     }
 
@@ -124,20 +160,14 @@ impl Sessions {
     async fn check(&self, token: &str) -> Result<Session, Refusal> {
         let inner = &self.0;
         let generation = inner.auth.revocation_generation();
-        let now_unix = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
+        let now = Instant::now();
         let cached = inner
             .cache
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(token)
             .cloned()
-            .filter(|c| {
-                c.generation == generation
-                    && c.checked.elapsed() < inner.config.recheck_after
-                    && c.claims.exp > now_unix
-            });
+            .filter(|c| c.generation == generation && now < c.fresh_until);
         let entry = match cached {
             Some(entry) => entry,
             None => {
@@ -161,32 +191,28 @@ impl Sessions {
                     .assurance_level(&claims)
                     .await
                     .map_err(|_| Refusal::Unavailable)?;
+                let now_unix = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64);
+                let lifetime = Duration::from_secs(claims.exp.saturating_sub(now_unix).max(0) as u64);
                 let entry = Cached {
-                    claims,
+                    session: Session::new(claims),
                     requires_mfa: level.requires_mfa(),
-                    checked: Instant::now(),
+                    fresh_until: now + inner.config.recheck_after.min(lifetime),
                     generation,
                 };
                 let mut cache = inner.cache.lock().unwrap_or_else(|e| e.into_inner());
                 if cache.len() >= CACHE_LIMIT {
                     cache.clear();
                 }
-                cache.insert(token.to_owned(), entry.clone());
+                cache.insert(token.into(), entry.clone());
                 entry
             }
         };
         if entry.requires_mfa {
             return Err(Refusal::MfaRequired);
         }
-        let claims = entry.claims;
-        Ok(Session {
-            user_id: claims.sub.clone(),
-            email: claims.email.clone(),
-            session_id: claims.session_id.clone(),
-            aal: claims.aal.clone(),
-            amr: claims.amr.clone(),
-            claims,
-        })
+        Ok(entry.session)
     }
 
     /// Whether a cookie's access token is expired, invalid or within the refresh margin (its
@@ -388,20 +414,33 @@ fn credentials_from_cookies(headers: &HeaderMap, cookie_name: Option<&str>) -> O
     })
 }
 
-/// `Set-Cookie` values a request wants on its response: the session cookie rewritten after
-/// a server-side refresh. The edge service adds them, with no-store cache headers.
-#[derive(Clone, Default)]
-pub(crate) struct ResponseCookies(Arc<Mutex<Vec<HeaderValue>>>);
+/// What the edge service gives each request of an app with auth, in one allocation: the
+/// app's sessions, and the `Set-Cookie` values the request wants on its response (the session
+/// cookie rewritten after a server-side refresh).
+#[derive(Clone)]
+pub(crate) struct SessionScope(Arc<ScopeInner>);
 
-impl ResponseCookies {
+struct ScopeInner {
+    sessions: Sessions,
+    cookies: Mutex<Vec<HeaderValue>>,
+}
+
+impl SessionScope {
+    pub(crate) fn new(sessions: Sessions) -> Self {
+        SessionScope(Arc::new(ScopeInner {
+            sessions,
+            cookies: Mutex::new(Vec::new()),
+        }))
+    }
+
     fn push(&self, cookie: String) {
         if let Ok(value) = HeaderValue::try_from(cookie) {
-            self.0.lock().unwrap_or_else(|e| e.into_inner()).push(value);
+            self.0.cookies.lock().unwrap_or_else(|e| e.into_inner()).push(value);
         }
     }
 
     pub(crate) fn apply(&self, headers: &mut HeaderMap) {
-        let cookies = std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()));
+        let cookies = std::mem::take(&mut *self.0.cookies.lock().unwrap_or_else(|e| e.into_inner()));
         if cookies.is_empty() {
             return;
         }
@@ -415,6 +454,36 @@ impl ResponseCookies {
         );
         headers.insert(header::EXPIRES, HeaderValue::from_static("0"));
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    }
+}
+
+/// The embedded auth server, for handlers that sign users in (server-rendered forms).
+///
+/// ```
+/// use routekit::AuthApi;
+///
+/// pub async fn POST(AuthApi(auth): AuthApi) {
+///     // auth.sign_in_with_password(…)
+/// }
+/// ```
+#[derive(Clone)]
+pub struct AuthApi(pub AuthService);
+
+impl std::fmt::Debug for AuthApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("AuthApi").field(&self.0).finish()
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for AuthApi {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<SessionScope>()
+            .map(|scope| AuthApi(scope.0.sessions.0.auth.clone()))
+            .ok_or_else(|| ApiError::internal("AuthApi used, but the app has no auth: call App::auth").into_response())
     }
 }
 
@@ -523,12 +592,13 @@ async fn extract(parts: &Parts) -> Result<Option<Session>, Response> {
     if let Some(session) = parts.extensions.get::<Session>() {
         return Ok(Some(session.clone()));
     }
-    let Some(sessions) = parts.extensions.get::<Sessions>().cloned() else {
+    let Some(scope) = parts.extensions.get::<SessionScope>().cloned() else {
         return Err(
             ApiError::internal("Session used, but the app has no auth: call App::auth")
                 .into_response(),
         );
     };
+    let sessions = &scope.0.sessions;
     let Some(credentials) = credentials(&parts.headers, sessions.0.config.cookie_name.as_deref())
     else {
         return Ok(None);
@@ -547,10 +617,8 @@ async fn extract(parts: &Parts) -> Result<Option<Session>, Response> {
             // the same new token (the auth server's reuse rule), so none burns the family.
             match sessions.0.auth.refresh(refresh_token).await {
                 Ok(fresh) => {
-                    if let Some(slot) = parts.extensions.get::<ResponseCookies>() {
-                        for cookie in session_cookies(name, &fresh.to_json(), present) {
-                            slot.push(cookie);
-                        }
+                    for cookie in session_cookies(name, &fresh.to_json(), present) {
+                        scope.push(cookie);
                     }
                     token = fresh.access_token;
                 }
@@ -575,10 +643,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
         match extract(parts).await? {
             Some(session) => Ok(session),
             None => {
-                let sessions = parts.extensions.get::<Sessions>().cloned();
-                Err(sessions.map_or_else(
+                let scope = parts.extensions.get::<SessionScope>().cloned();
+                Err(scope.map_or_else(
                     || ApiError::internal("no auth configured").into_response(),
-                    |s| s.refuse(Refusal::Unauthenticated, parts),
+                    |s| s.0.sessions.refuse(Refusal::Unauthenticated, parts),
                 ))
             }
         }

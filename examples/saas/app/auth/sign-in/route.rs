@@ -2,11 +2,9 @@
 //! `sb-<host>-auth-token` cookie `@supabase/ssr` would, rotates the CSRF secret, and sends the
 //! browser on: to `/auth/verify` when the account has a verified factor, else to `next`.
 
-use routekit::auth::AuthService;
-use routekit::axum::Extension;
 use routekit::axum::response::{Html, Response};
 use routekit::http::{HeaderMap, header};
-use routekit::{ApiResult, CsrfToken, Form, Query, SessionCookie};
+use routekit::{ApiResult, AuthApi, CsrfToken, Form, Query, SessionCookie};
 use serde::Deserialize;
 
 use crate::html::escape;
@@ -47,7 +45,7 @@ pub struct Credentials {
 }
 
 pub async fn POST(
-    Extension(auth): Extension<AuthService>,
+    AuthApi(auth): AuthApi,
     mut csrf: CsrfToken,
     headers: HeaderMap,
     Form(form): Form<Credentials>,

@@ -1,14 +1,13 @@
 //! `POST /auth/sign-out`: ends this session and deletes its cookie.
 
-use routekit::auth::{AuthService, SignOutScope};
-use routekit::axum::Extension;
+use routekit::auth::SignOutScope;
 use routekit::axum::response::Response;
 use routekit::http::HeaderMap;
-use routekit::{ApiResult, SessionCookie};
+use routekit::{ApiResult, AuthApi, SessionCookie};
 
 use crate::pages::redirect_with_cookies;
 
-pub async fn POST(Extension(auth): Extension<AuthService>, headers: HeaderMap) -> ApiResult<Response> {
+pub async fn POST(AuthApi(auth): AuthApi, headers: HeaderMap) -> ApiResult<Response> {
     let Some(cookie) = SessionCookie::read(&headers) else {
         return Ok(redirect_with_cookies("/auth/sign-in", Vec::new()));
     };

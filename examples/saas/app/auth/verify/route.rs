@@ -3,12 +3,10 @@
 
 use std::net::SocketAddr;
 
-use routekit::auth::AuthService;
-use routekit::axum::Extension;
 use routekit::axum::extract::ConnectInfo;
 use routekit::axum::response::{Html, Response};
 use routekit::http::HeaderMap;
-use routekit::{ApiResult, CsrfToken, Form, Query, SessionCookie};
+use routekit::{ApiResult, AuthApi, CsrfToken, Form, Query, SessionCookie};
 use serde::Deserialize;
 
 use crate::html::escape;
@@ -47,7 +45,7 @@ pub struct Code {
 }
 
 pub async fn POST(
-    Extension(auth): Extension<AuthService>,
+    AuthApi(auth): AuthApi,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Form(form): Form<Code>,

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Session cost, in one run (servers on CPU 0, wrk on CPU 1, medians of ROUNDS rounds):
+# - protected GET /api/me (Bearer session) against public GET /hello on the same server
+#   (goal >= 0.85x);
+# - protected POST /api/notes (session + CSRF + JSON) against bench/bare_axum.rs doing the same
+#   work by hand: HS256 verify, HMAC CSRF check, JSON echo, no caching (goal >= 1.0x).
+# It never fails on a timing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+source bench/lib.sh
+
+cargo build --release --quiet -p saas -p routekit-bench
+target=${CARGO_TARGET_DIR:-target}/release
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+note='{"text":"remember the milk"}'
+
+declare -A RPS P50 P99
+record() { RPS[$1]+="$2 "; P50[$1]+="$3 "; P99[$1]+="$4 "; }
+for round in $(seq 1 "$ROUNDS"); do
+    start env DATABASE_URL="sqlite://$work/round$round.db" ROUTEKIT_AUTH_RATE_LIMIT_SIGNUP=0 \
+        ROUTEKIT_AUTH_ENCRYPTION_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA "$target/saas"
+    jwt=$(curl -s -X POST "$URL/auth/v1/signup" -H 'content-type: application/json' \
+        -d "{\"email\":\"bench$round@example.com\",\"password\":\"correct horse battery staple\"}" \
+        | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+    headers=$(mktemp)
+    token=$(curl -s -D "$headers" "$URL/_routekit/csrf" | python3 -c 'import json,sys; print(json.load(sys.stdin)["csrfToken"])')
+    cookie=$(grep -i '^set-cookie:' "$headers" | sed -E 's/^[^:]*: *([^;]*).*/\1/' | tr -d '\r'); rm -f "$headers"
+    status=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL/api/notes" -H 'content-type: application/json' \
+        -H "authorization: Bearer $jwt" -H "x-csrf-token: $token" -H "cookie: $cookie" -d "$note")
+    [ "$status" = 201 ] || { echo "routekit POST /api/notes answered $status" >&2; exit 1; }
+    read -r r a b < <(load /hello); record hello "$r" "$a" "$b"
+    read -r r a b < <(load /api/me -H "Authorization: Bearer $jwt"); record me "$r" "$a" "$b"
+    read -r r a b < <(BODY=$note AUTHORIZATION="Bearer $jwt" CSRF_TOKEN=$token CSRF_COOKIE=$cookie \
+        load /api/notes -s bench/post_json.lua); record notes_rk "$r" "$a" "$b"
+    kill "$PID"; wait "$PID" 2>/dev/null || true
+
+    start "$target/bare-axum"
+    read -r jwt cookie token < <(curl -s "$URL/bench/credentials" \
+        | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["jwt"], d["csrf_cookie"], d["csrf_token"])')
+    read -r r a b < <(BODY=$note AUTHORIZATION="Bearer $jwt" CSRF_TOKEN=$token CSRF_COOKIE=$cookie \
+        load /api/notes -s bench/post_json.lua); record notes_ax "$r" "$a" "$b"
+    kill "$PID"; wait "$PID" 2>/dev/null || true
+done
+
+printf '\nSession cost: %s rounds x %s, %s connections (medians)\n' "$ROUNDS" "$DURATION" "$CONNECTIONS"
+printf '%-34s %10s %10s %10s\n' scenario req/s p50_ms p99_ms
+for s in hello me notes_rk notes_ax; do
+    case $s in
+        hello) label="routekit GET /hello (public)";; me) label="routekit GET /api/me (session)";;
+        notes_rk) label="routekit POST /api/notes";; notes_ax) label="hand-written axum POST /api/notes";;
+    esac
+    printf '%-34s %10s %10s %10s\n' "$label" "$(median "${RPS[$s]}")" "$(median "${P50[$s]}")" "$(median "${P99[$s]}")"
+done
+printf 'GET /api/me / GET /hello: %.3f (goal >= 0.85)\n' "$(echo "$(median "${RPS[me]}") / $(median "${RPS[hello]}")" | bc -l)"
+printf 'POST /api/notes routekit / axum: %.3f (goal >= 1.0)\n' "$(echo "$(median "${RPS[notes_rk]}") / $(median "${RPS[notes_ax]}")" | bc -l)"
