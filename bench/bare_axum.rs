@@ -35,7 +35,10 @@ async fn credentials(State(keys): State<Arc<Keys>>) -> Json<Value> {
     let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","typ":"JWT"}"#);
     let claims = json!({"sub": "00000000-0000-0000-0000-000000000001", "aud": "authenticated", "exp": 4_102_444_800i64, "aal": "aal1"});
     let input = format!("{header}.{}", URL_SAFE_NO_PAD.encode(claims.to_string()));
-    let jwt = format!("{input}.{}", URL_SAFE_NO_PAD.encode(hs256(&keys.jwt, &input)));
+    let jwt = format!(
+        "{input}.{}",
+        URL_SAFE_NO_PAD.encode(hs256(&keys.jwt, &input))
+    );
     Json(json!({
         "jwt": jwt,
         "csrf_cookie": format!("csrf={}", keys.csrf.to_cookie_value()),
@@ -49,12 +52,20 @@ struct NewNote {
 }
 
 fn unauthorized(code: &str) -> Response {
-    (StatusCode::UNAUTHORIZED, Json(json!({"error": {"code": code, "message": code}}))).into_response()
+    (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({"error": {"code": code, "message": code}})),
+    )
+        .into_response()
 }
 
 /// The hand-written protected route: verify the JWT (HS256, `exp`), check the CSRF token
 /// against the cookie's secret, parse and echo the JSON.
-async fn notes(State(keys): State<Arc<Keys>>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+async fn notes(
+    State(keys): State<Arc<Keys>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     let Some(token) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -69,7 +80,10 @@ async fn notes(State(keys): State<Arc<Keys>>, headers: HeaderMap, body: axum::bo
     let Ok(signature) = URL_SAFE_NO_PAD.decode(signature) else {
         return unauthorized("unauthenticated");
     };
-    if !bool::from(subtle::ConstantTimeEq::ct_eq(expected.as_slice(), signature.as_slice())) {
+    if !bool::from(subtle::ConstantTimeEq::ct_eq(
+        expected.as_slice(),
+        signature.as_slice(),
+    )) {
         return unauthorized("unauthenticated");
     }
     let claims: Value = match input
@@ -81,7 +95,10 @@ async fn notes(State(keys): State<Arc<Keys>>, headers: HeaderMap, body: axum::bo
         Some(claims) => claims,
         None => return unauthorized("unauthenticated"),
     };
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
     if claims["exp"].as_i64().is_none_or(|exp| exp < now) {
         return unauthorized("unauthenticated");
     }
@@ -90,16 +107,29 @@ async fn notes(State(keys): State<Arc<Keys>>, headers: HeaderMap, body: axum::bo
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').find_map(|p| p.trim().strip_prefix("csrf=")))
         .and_then(CsrfSecret::from_cookie_value);
-    let csrf_ok = match (cookie_secret, headers.get("x-csrf-token").and_then(|v| v.to_str().ok())) {
+    let csrf_ok = match (
+        cookie_secret,
+        headers.get("x-csrf-token").and_then(|v| v.to_str().ok()),
+    ) {
         (Some(secret), Some(token)) => secret.verify(token),
         _ => false,
     };
     if !csrf_ok {
-        return (StatusCode::FORBIDDEN, Json(json!({"error": {"code": "csrf_token_invalid", "message": "csrf"}}))).into_response();
+        return (
+            StatusCode::FORBIDDEN,
+            Json(json!({"error": {"code": "csrf_token_invalid", "message": "csrf"}})),
+        )
+            .into_response();
     }
     let note: NewNote = match serde_json::from_slice(&body) {
         Ok(note) => note,
-        Err(_) => return (StatusCode::BAD_REQUEST, Json(json!({"error": {"code": "invalid_json"}}))).into_response(),
+        Err(_) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({"error": {"code": "invalid_json"}})),
+            )
+                .into_response();
+        }
     };
     (
         StatusCode::CREATED,

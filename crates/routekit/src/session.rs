@@ -122,12 +122,14 @@ impl std::fmt::Debug for Sessions {
 struct Inner {
     auth: AuthService,
     config: SessionConfig,
-    /// Keyed by the whole token (only verified tokens go in, so a fast hash is safe).
+    /// Keyed by the token's signature (short, unique per token); a hit also compares the
+    /// whole token, so a forged payload under a copied signature never matches.
     cache: Mutex<HashMap<Box<str>, Cached, foldhash::fast::RandomState>>,
 }
 
 #[derive(Clone)]
 struct Cached {
+    token: Arc<str>,
     /// Built once: a cache hit hands out a reference count, not a copy of the claims.
     session: Session,
     requires_mfa: bool,
@@ -161,13 +163,14 @@ impl Sessions {
         let inner = &self.0;
         let generation = inner.auth.revocation_generation();
         let now = Instant::now();
+        let key = token.rsplit('.').next().unwrap_or(token);
         let cached = inner
             .cache
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(token)
-            .cloned()
-            .filter(|c| c.generation == generation && now < c.fresh_until);
+            .get(key)
+            .filter(|c| c.generation == generation && now < c.fresh_until && *c.token == *token)
+            .cloned();
         let entry = match cached {
             Some(entry) => entry,
             None => {
@@ -194,8 +197,10 @@ impl Sessions {
                 let now_unix = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.as_secs() as i64);
-                let lifetime = Duration::from_secs(claims.exp.saturating_sub(now_unix).max(0) as u64);
+                let lifetime =
+                    Duration::from_secs(claims.exp.saturating_sub(now_unix).max(0) as u64);
                 let entry = Cached {
+                    token: Arc::from(token),
                     session: Session::new(claims),
                     requires_mfa: level.requires_mfa(),
                     fresh_until: now + inner.config.recheck_after.min(lifetime),
@@ -205,7 +210,7 @@ impl Sessions {
                 if cache.len() >= CACHE_LIMIT {
                     cache.clear();
                 }
-                cache.insert(token.into(), entry.clone());
+                cache.insert(key.into(), entry.clone());
                 entry
             }
         };
@@ -435,12 +440,17 @@ impl SessionScope {
 
     fn push(&self, cookie: String) {
         if let Ok(value) = HeaderValue::try_from(cookie) {
-            self.0.cookies.lock().unwrap_or_else(|e| e.into_inner()).push(value);
+            self.0
+                .cookies
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(value);
         }
     }
 
     pub(crate) fn apply(&self, headers: &mut HeaderMap) {
-        let cookies = std::mem::take(&mut *self.0.cookies.lock().unwrap_or_else(|e| e.into_inner()));
+        let cookies =
+            std::mem::take(&mut *self.0.cookies.lock().unwrap_or_else(|e| e.into_inner()));
         if cookies.is_empty() {
             return;
         }
@@ -483,7 +493,10 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthApi {
             .extensions
             .get::<SessionScope>()
             .map(|scope| AuthApi(scope.0.sessions.0.auth.clone()))
-            .ok_or_else(|| ApiError::internal("AuthApi used, but the app has no auth: call App::auth").into_response())
+            .ok_or_else(|| {
+                ApiError::internal("AuthApi used, but the app has no auth: call App::auth")
+                    .into_response()
+            })
     }
 }
 

@@ -57,7 +57,7 @@ impl Config {
 /// The webhook signing key, handed to the webhook route as an `Extension` (see
 /// `App::extension`).
 #[derive(Clone)]
-pub(crate) struct WebhookSecret(Option<Arc<str>>);
+pub(crate) struct WebhookSecret(Arc<str>);
 
 /// The example app, configured from the environment.
 ///
@@ -95,6 +95,10 @@ pub async fn app_with(config: Config) -> Result<routekit::App, AuthError> {
 /// assert!(app.manifest().iter().any(|r| r.url == "/hello"));
 /// ```
 pub fn routes_only(config: &Config) -> routekit::App {
-    let secret = WebhookSecret(config.webhook_secret.as_deref().map(Arc::from));
-    routekit::App::new(routes()).extension(secret)
+    let app = routekit::App::new(routes());
+    // Only when set: an extension is copied into every request, and most never need it.
+    match config.webhook_secret.as_deref() {
+        Some(secret) => app.extension(WebhookSecret(Arc::from(secret))),
+        None => app,
+    }
 }

@@ -24,11 +24,11 @@ struct Event {
 }
 
 pub async fn POST(
-    Extension(secret): Extension<WebhookSecret>,
+    secret: Option<Extension<WebhookSecret>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    let Some(secret) = secret.0 else {
+    let Some(Extension(WebhookSecret(secret))) = secret else {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "webhook_not_configured",
