@@ -6,6 +6,13 @@ use routekit::http::{HeaderValue, StatusCode, header};
 
 use crate::html::escape;
 
+/// The query of the auth pages: where to go afterwards, and whether the last try failed.
+#[derive(serde::Deserialize)]
+pub(crate) struct PageParams {
+    pub(crate) next: Option<String>,
+    pub(crate) error: Option<String>,
+}
+
 /// A small HTML page around `body`.
 pub(crate) fn page(title: &str, body: &str) -> Html<String> {
     Html(format!(

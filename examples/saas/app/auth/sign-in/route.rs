@@ -8,15 +8,9 @@ use routekit::{ApiResult, AuthApi, CsrfToken, Form, Query, SessionCookie};
 use serde::Deserialize;
 
 use crate::html::escape;
-use crate::pages::{page, redirect_with_cookies, safe_next, with_query};
+use crate::pages::{PageParams, page, redirect_with_cookies, safe_next, with_query};
 
-#[derive(Deserialize)]
-pub struct Params {
-    next: Option<String>,
-    error: Option<String>,
-}
-
-pub async fn GET(token: CsrfToken, Query(params): Query<Params>) -> Html<String> {
+pub async fn GET(token: CsrfToken, Query(params): Query<PageParams>) -> Html<String> {
     let next = safe_next(params.next.as_deref());
     let error = match params.error.as_deref() {
         Some(_) => "<p role=\"alert\" id=\"error\">Wrong e-mail or password.</p>",
