@@ -393,3 +393,38 @@ impl TcpProxy {
         *self.task.lock().await = Some(Self::run(listener, self.target.clone()));
     }
 }
+
+/// Runs each named `async fn(TestDb)` as two tests, `name::sqlite` and `name::postgres`; the
+/// PostgreSQL one says it was skipped when `ROUTEKIT_TEST_PG_URL` is not set (and fails
+/// under `CI=true`).
+///
+/// ```no_run
+/// use routekit_test::{TestDb, on_both_databases};
+///
+/// on_both_databases!(store_round_trips);
+///
+/// async fn store_round_trips(db: TestDb) {
+///     let url = db.url();
+///     // … connect and assert …
+/// }
+/// ```
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn sqlite() {
+                    super::$name($crate::TestDb::sqlite()).await;
+                }
+
+                #[tokio::test]
+                async fn postgres() {
+                    if let Some(db) = $crate::TestDb::postgres().await {
+                        super::$name(db).await;
+                    }
+                }
+            }
+        )*
+    };
+}

@@ -1,9 +1,9 @@
 //! Sign-up, sign-in, the user endpoint, sign-out, and the error shapes.
 
-use routekit_test::TestDb;
+use routekit_test::{TestDb, on_both_databases};
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, assert_error, claims, on_both_databases, start, start_with};
+use crate::helpers::{PASSWORD, assert_error, claims, start, start_with};
 
 on_both_databases!(
     sign_up_signs_the_user_in,

@@ -4,29 +4,6 @@ use routekit_auth::{AuthConfig, AuthService};
 use routekit_test::{TestDb, TestServer};
 use serde_json::{Value, json};
 
-/// Runs an async test body once on SQLite and once on PostgreSQL (skipped, and said so,
-/// when PostgreSQL is not configured outside CI).
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test]
-                async fn sqlite() {
-                    super::$name(routekit_test::TestDb::sqlite()).await;
-                }
-
-                #[tokio::test]
-                async fn postgres() {
-                    if let Some(db) = routekit_test::TestDb::postgres().await {
-                        super::$name(db).await;
-                    }
-                }
-            }
-        )*
-    };
-}
-pub(crate) use on_both_databases;
-
 /// The auth API with `config` over `db`.
 pub(crate) struct Auth {
     pub(crate) server: TestServer,

@@ -3,10 +3,10 @@
 use std::time::Duration;
 
 use routekit_auth::{Rate, RateLimits};
-use routekit_test::TestDb;
+use routekit_test::{TestDb, on_both_databases};
 use serde_json::json;
 
-use crate::helpers::{PASSWORD, assert_error, on_both_databases, start_with};
+use crate::helpers::{PASSWORD, assert_error, start_with};
 
 on_both_databases!(sign_in_attempts_are_limited_per_ip);
 

@@ -2,10 +2,10 @@
 
 use reqwest::Method;
 use routekit_auth::totp;
-use routekit_test::TestDb;
+use routekit_test::{TestDb, on_both_databases};
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, assert_error, claims, on_both_databases, start, step};
+use crate::helpers::{PASSWORD, assert_error, claims, start, step};
 
 on_both_databases!(
     verifying_a_real_code_upgrades_to_aal2_with_a_new_session,

@@ -7,11 +7,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
 use p256::ecdsa::signature::Verifier;
 use p256::ecdsa::{Signature, VerifyingKey};
-use routekit_test::TestDb;
+use routekit_test::{TestDb, on_both_databases};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use crate::helpers::{assert_error, claims, on_both_databases, start};
+use crate::helpers::{assert_error, claims, start};
 
 on_both_databases!(
     refresh_rotates_and_keeps_the_session,

@@ -2,10 +2,22 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use routekit_test::{TestDb, TestServer};
+use routekit_test::{TestDb, TestServer, on_both_databases};
 use serde_json::{Value, json};
 
 use crate::helpers::{assert_error, with_auth};
+
+on_both_databases!(
+    no_session_is_401_for_fetch_and_a_redirect_for_navigation,
+    bearer_and_cookie_sessions_are_accepted,
+    forged_expired_and_foreign_tokens_are_refused,
+    a_signed_out_session_stops_working_at_once,
+    a_user_with_a_verified_factor_needs_aal2,
+    a_route_with_auth_required_runs_only_with_a_session,
+    a_protected_mutation_needs_both_a_session_and_a_csrf_token,
+    an_expiring_cookie_is_refreshed_on_the_server_and_rewritten,
+    concurrent_requests_with_one_expiring_cookie_keep_the_family_alive,
+);
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -39,9 +51,7 @@ fn token(session: &Value) -> String {
     session["access_token"].as_str().unwrap().to_owned()
 }
 
-#[tokio::test]
-async fn no_session_is_401_for_fetch_and_a_redirect_for_navigation() {
-    let db = TestDb::sqlite();
+async fn no_session_is_401_for_fetch_and_a_redirect_for_navigation(db: TestDb) {
     let server = with_auth(&db).await;
     assert_error(me(&server, |r| r).await, 401, "unauthenticated").await;
     assert_error(
@@ -57,9 +67,7 @@ async fn no_session_is_401_for_fetch_and_a_redirect_for_navigation() {
     assert_eq!(nav.status(), 307);
 }
 
-#[tokio::test]
-async fn bearer_and_cookie_sessions_are_accepted() {
-    let db = TestDb::sqlite();
+async fn bearer_and_cookie_sessions_are_accepted(db: TestDb) {
     let server = with_auth(&db).await;
     let session = sign_up(&server, "ann@example.com").await;
     let res = me(&server, |r| r.bearer_auth(token(&session))).await;
@@ -96,9 +104,7 @@ async fn bearer_and_cookie_sessions_are_accepted() {
     assert_eq!(res.status(), 200);
 }
 
-#[tokio::test]
-async fn forged_expired_and_foreign_tokens_are_refused() {
-    let db = TestDb::sqlite();
+async fn forged_expired_and_foreign_tokens_are_refused(db: TestDb) {
     let server = with_auth(&db).await;
     let session = sign_up(&server, "ann@example.com").await;
     let good = token(&session);
@@ -145,9 +151,7 @@ async fn forged_expired_and_foreign_tokens_are_refused() {
     }
 }
 
-#[tokio::test]
-async fn a_signed_out_session_stops_working_at_once() {
-    let db = TestDb::sqlite();
+async fn a_signed_out_session_stops_working_at_once(db: TestDb) {
     let server = with_auth(&db).await;
     let session = sign_up(&server, "ann@example.com").await;
     let t = token(&session);
@@ -171,9 +175,7 @@ async fn a_signed_out_session_stops_working_at_once() {
     .await;
 }
 
-#[tokio::test]
-async fn a_user_with_a_verified_factor_needs_aal2() {
-    let db = TestDb::sqlite();
+async fn a_user_with_a_verified_factor_needs_aal2(db: TestDb) {
     let server = with_auth(&db).await;
     let session = sign_up(&server, "ann@example.com").await;
     let client = reqwest::Client::new();
@@ -267,9 +269,7 @@ async fn a_user_with_a_verified_factor_needs_aal2() {
     assert_error(res, 403, "mfa_required").await;
 }
 
-#[tokio::test]
-async fn a_route_with_auth_required_runs_only_with_a_session() {
-    let db = TestDb::sqlite();
+async fn a_route_with_auth_required_runs_only_with_a_session(db: TestDb) {
     let server = with_auth(&db).await;
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -300,9 +300,7 @@ async fn a_route_with_auth_required_runs_only_with_a_session() {
     assert_eq!(body["signed_in_with"], json!(["password"]));
 }
 
-#[tokio::test]
-async fn a_protected_mutation_needs_both_a_session_and_a_csrf_token() {
-    let db = TestDb::sqlite();
+async fn a_protected_mutation_needs_both_a_session_and_a_csrf_token(db: TestDb) {
     let server = with_auth(&db).await;
     let session = sign_up(&server, "ann@example.com").await;
     let session_cookie = format!(
@@ -369,9 +367,7 @@ fn set_cookies(res: &reqwest::Response) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn an_expiring_cookie_is_refreshed_on_the_server_and_rewritten() {
-    let db = TestDb::sqlite();
+async fn an_expiring_cookie_is_refreshed_on_the_server_and_rewritten(db: TestDb) {
     let server = with_short_tokens(&db).await;
     let session = sign_up(&server, "ann@example.com").await;
     let encoded = format!("base64-{}", URL_SAFE_NO_PAD.encode(session.to_string()));
@@ -420,9 +416,7 @@ async fn an_expiring_cookie_is_refreshed_on_the_server_and_rewritten() {
     assert!(rewritten["expires_at"].as_i64().unwrap() >= session["expires_at"].as_i64().unwrap());
 }
 
-#[tokio::test]
-async fn concurrent_requests_with_one_expiring_cookie_keep_the_family_alive() {
-    let db = TestDb::sqlite();
+async fn concurrent_requests_with_one_expiring_cookie_keep_the_family_alive(db: TestDb) {
     let server = with_short_tokens(&db).await;
     let session = sign_up(&server, "ann@example.com").await;
     let cookie = format!(
