@@ -123,7 +123,27 @@ async fn forged_expired_and_foreign_tokens_are_refused(db: TestDb) {
     expired["exp"] = json!(1);
     let mut other_aud = claims.clone();
     other_aud["aud"] = json!("anon");
+    // HS256 keyed with the published public key (the key-confusion attack).
+    let jwks: Value = reqwest::get(server.url("/auth/v1/.well-known/jwks.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut hs_header = decode(header);
+    hs_header["alg"] = json!("HS256");
+    let hs_input = format!("{}.{payload}", encode(&hs_header));
+    let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(
+        jwks["keys"][0].to_string().as_bytes(),
+    )
+    .unwrap();
+    hmac::Mac::update(&mut mac, hs_input.as_bytes());
+    let hs256 = format!(
+        "{hs_input}.{}",
+        URL_SAFE_NO_PAD.encode(hmac::Mac::finalize(mac).into_bytes())
+    );
     for bad in [
+        hs256,
         "garbage".to_owned(),
         format!("{}.{payload}.", encode(&none_header)),
         format!(
