@@ -161,8 +161,15 @@ fn body<T: DeserializeOwned + Default>(bytes: &Bytes) -> Result<T, AuthError> {
     })
 }
 
-/// The bearer token, or 401 `no_authorization`.
-fn bearer(headers: &HeaderMap) -> Result<&str, AuthError> {
+/// The token of an `Authorization: Bearer <token>` header (scheme matched in any case),
+/// if there is a non-empty one.
+///
+/// ```
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert("authorization", "bearer abc".parse().unwrap());
+/// assert_eq!(routekit_auth::bearer_token(&headers), Some("abc"));
+/// ```
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -172,13 +179,17 @@ fn bearer(headers: &HeaderMap) -> Result<&str, AuthError> {
                 .map(|_| v[7..].trim())
         })
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            AuthError::api(
-                StatusCode::UNAUTHORIZED,
-                "no_authorization",
-                "This endpoint requires a valid Bearer token",
-            )
-        })
+}
+
+/// The bearer token, or 401 `no_authorization`.
+fn bearer(headers: &HeaderMap) -> Result<&str, AuthError> {
+    bearer_token(headers).ok_or_else(|| {
+        AuthError::api(
+            StatusCode::UNAUTHORIZED,
+            "no_authorization",
+            "This endpoint requires a valid Bearer token",
+        )
+    })
 }
 
 #[derive(Default, Deserialize)]

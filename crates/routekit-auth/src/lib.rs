@@ -28,7 +28,7 @@ mod user;
 
 pub use config::{AuthConfig, AuthConfigError};
 pub use error::AuthError;
-pub use http::{API_VERSION, router};
+pub use http::{API_VERSION, bearer_token, router};
 pub use jwt::{Amr, Claims, JwtError, Keys, LEEWAY_SECS};
 pub use mfa::{AssuranceLevel, Challenge, Enrollment, base32, base32_decode, totp};
 pub use ratelimit::{Rate, RateLimits};
