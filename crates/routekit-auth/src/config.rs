@@ -42,6 +42,11 @@ pub struct AuthConfig {
     /// half is never stored; replacing it keeps the old public key in the JWKS until the
     /// tokens it signed expire.
     pub signing_key: Option<String>,
+    /// `ROUTEKIT_AUTH_JWT_SECRET`: sign access tokens with HS256 and this shared secret (at
+    /// least 32 characters) instead of ES256, as a legacy Supabase project does. Other
+    /// services can then verify tokens with the secret, but supabase-js can no longer verify
+    /// them locally (`getClaims()` calls `GET /user` each time). Prefer ES256.
+    pub jwt_secret: Option<String>,
     /// `ROUTEKIT_AUTH_MFA_BIND_IP`: a challenge must be verified from the IP that opened it
     /// (default `true`, as GoTrue).
     pub mfa_bind_ip: bool,
@@ -102,6 +107,7 @@ impl AuthConfig {
             refresh_reuse_interval: Duration::from_secs(10),
             encryption_key: None,
             signing_key: None,
+            jwt_secret: None,
             mfa_bind_ip: true,
             rate_limits: crate::ratelimit::RateLimits::default(),
             rate_limit_header: None,
@@ -208,6 +214,7 @@ impl AuthConfig {
         // The key is a secret: from the environment only, never from the config file.
         config.encryption_key = var("ROUTEKIT_AUTH_ENCRYPTION_KEY").filter(|k| !k.is_empty());
         config.signing_key = var("ROUTEKIT_AUTH_SIGNING_KEY").filter(|k| !k.is_empty());
+        config.jwt_secret = var("ROUTEKIT_AUTH_JWT_SECRET").filter(|k| !k.is_empty());
         match var("ROUTEKIT_AUTH_PASSWORD_MIN_LENGTH") {
             Some(v) => {
                 config.password_min_length =
@@ -246,6 +253,18 @@ impl AuthConfig {
     /// Turns sign-up on or off.
     pub fn with_signup(mut self, enabled: bool) -> Self {
         self.disable_signup = !enabled;
+        self
+    }
+
+    /// Signs access tokens with HS256 and `secret` (see [`AuthConfig::jwt_secret`]).
+    ///
+    /// ```
+    /// let config = routekit_auth::AuthConfig::new("sqlite://data/auth.db")
+    ///     .with_jwt_secret("a legacy secret of at least 32 characters");
+    /// assert!(config.jwt_secret.is_some());
+    /// ```
+    pub fn with_jwt_secret(mut self, secret: impl Into<String>) -> Self {
+        self.jwt_secret = Some(secret.into());
         self
     }
 

@@ -77,7 +77,7 @@ pub enum JwtError {
     /// Not three base64url parts of JSON.
     #[error("malformed token")]
     Malformed,
-    /// An algorithm other than ES256 (`none`, HS256, RS256, …).
+    /// An algorithm not allowed here (`none`, HS256 without a configured secret, …).
     #[error("algorithm not allowed")]
     Algorithm,
     /// No key with this `kid`.
@@ -98,10 +98,10 @@ pub enum JwtError {
 }
 
 #[derive(Serialize, Deserialize)]
-struct Header {
-    alg: String,
+pub(crate) struct Header {
+    pub(crate) alg: String,
     #[serde(default)]
-    kid: Option<String>,
+    pub(crate) kid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     typ: Option<String>,
 }
@@ -127,6 +127,8 @@ pub struct Keys {
     jwt_exp: i64,
     /// A key from `ROUTEKIT_AUTH_SIGNING_KEY`: its private half stays out of the database.
     supplied: Option<(String, SigningKey)>,
+    /// `ROUTEKIT_AUTH_JWT_SECRET`: legacy HS256 signing, as a GoTrue with only a JWT secret.
+    legacy: Option<ring::hmac::Key>,
 }
 
 struct KeySet {
@@ -159,7 +161,9 @@ impl Keys {
         store: Store,
         jwt_exp: i64,
         supplied: Option<&str>,
+        legacy_secret: Option<&str>,
     ) -> Result<Keys, AuthError> {
+        let legacy = legacy_secret.map(hs256_key).transpose()?;
         let supplied = match supplied {
             Some(text) => {
                 let bytes: [u8; 32] = URL_SAFE_NO_PAD
@@ -191,6 +195,7 @@ impl Keys {
             store,
             jwt_exp,
             supplied,
+            legacy,
         };
         if let Some((kid, key)) = &keys.supplied {
             keys.install(kid, "", key).await?;
@@ -310,8 +315,16 @@ impl Keys {
         Ok(kid)
     }
 
-    /// Signs `claims` with the active key.
+    /// Signs `claims` with the active key (with HS256 when a legacy secret is configured).
     pub(crate) fn sign(&self, claims: &Claims) -> Result<String, AuthError> {
+        if let Some(legacy) = &self.legacy {
+            let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+            let payload =
+                URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).map_err(AuthError::internal)?);
+            let input = format!("{header}.{payload}");
+            let tag = ring::hmac::sign(legacy, input.as_bytes());
+            return Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref())));
+        }
         let set = self.inner.read().expect("key lock");
         let key = set
             .keys
@@ -337,49 +350,20 @@ impl Keys {
 
     /// Verifies a token's signature and its `exp`, `nbf`, `aud` and `iss`.
     pub fn verify(&self, token: &str, issuer: &str, now: i64) -> Result<Claims, JwtError> {
-        let mut parts = token.split('.');
-        let (Some(header), Some(payload), Some(signature), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(JwtError::Malformed);
-        };
-        let header: Header = URL_SAFE_NO_PAD
-            .decode(header)
-            .ok()
-            .and_then(|h| serde_json::from_slice(&h).ok())
-            .ok_or(JwtError::Malformed)?;
-        // The algorithm list is pinned: the header cannot talk the verifier into another.
-        if header.alg != "ES256" {
-            return Err(JwtError::Algorithm);
+        let parts = TokenParts::split(token)?;
+        // The algorithm list is pinned, and each algorithm has its own keys: the header
+        // cannot talk the verifier into another, nor into using a public key as a MAC key.
+        match (parts.header.alg.as_str(), &self.legacy) {
+            ("ES256", _) => {
+                let kid = parts.header.kid.as_deref().ok_or(JwtError::UnknownKey)?;
+                let set = self.inner.read().expect("key lock");
+                let key = set.keys.get(kid).ok_or(JwtError::UnknownKey)?;
+                parts.verify_with(&key.fast)?;
+            }
+            ("HS256", Some(legacy)) => parts.verify_hs256(legacy)?,
+            _ => return Err(JwtError::Algorithm),
         }
-        let kid = header.kid.ok_or(JwtError::UnknownKey)?;
-        let mut raw = [0u8; 64];
-        if !matches!(URL_SAFE_NO_PAD.decode_slice(signature, &mut raw), Ok(64)) {
-            return Err(JwtError::Signature);
-        }
-        {
-            let set = self.inner.read().expect("key lock");
-            let key = set.keys.get(&kid).ok_or(JwtError::UnknownKey)?;
-            let input_len = token.len() - signature.len() - 1;
-            key.fast
-                .verify(&token.as_bytes()[..input_len], &raw)
-                .map_err(|_| JwtError::Signature)?;
-        }
-        let claims: Claims = URL_SAFE_NO_PAD
-            .decode(payload)
-            .ok()
-            .and_then(|p| serde_json::from_slice(&p).ok())
-            .ok_or(JwtError::Malformed)?;
-        if claims.exp + LEEWAY_SECS < now {
-            return Err(JwtError::Expired);
-        }
-        if claims.nbf.is_some_and(|nbf| nbf - LEEWAY_SECS > now) {
-            return Err(JwtError::NotYetValid);
-        }
-        if claims.aud != "authenticated" || claims.iss != issuer {
-            return Err(JwtError::Audience);
-        }
-        Ok(claims)
+        parts.claims(issuer, now)
     }
 
     /// `{"keys":[…]}`: the public keys, active and retired-but-unexpired.
@@ -418,7 +402,88 @@ impl Keys {
 
 /// The `kid` of a token's header, without verifying anything.
 pub(crate) fn kid_of(token: &str) -> Option<String> {
-    let header = token.split('.').next()?;
-    let header: Header = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
-    header.kid
+    TokenParts::split(token).ok()?.header.kid
+}
+
+/// An HS256 key from a shared secret of at least 32 bytes (as GoTrue's `GOTRUE_JWT_SECRET`).
+pub(crate) fn hs256_key(secret: &str) -> Result<ring::hmac::Key, AuthError> {
+    if secret.len() < 32 {
+        return Err(AuthError::internal(
+            "the HS256 JWT secret must be at least 32 characters",
+        ));
+    }
+    Ok(ring::hmac::Key::new(
+        ring::hmac::HMAC_SHA256,
+        secret.as_bytes(),
+    ))
+}
+
+/// A compact JWS taken apart, nothing verified yet.
+pub(crate) struct TokenParts<'a> {
+    pub(crate) header: Header,
+    /// `header.payload`, the signed bytes.
+    input: &'a [u8],
+    payload: &'a str,
+    signature: Vec<u8>,
+}
+
+impl<'a> TokenParts<'a> {
+    /// Three base64url parts, the first a JSON header.
+    pub(crate) fn split(token: &'a str) -> Result<Self, JwtError> {
+        let mut parts = token.split('.');
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(JwtError::Malformed);
+        };
+        let header: Header = URL_SAFE_NO_PAD
+            .decode(header)
+            .ok()
+            .and_then(|h| serde_json::from_slice(&h).ok())
+            .ok_or(JwtError::Malformed)?;
+        let input = &token.as_bytes()[..token.len() - signature.len() - 1];
+        let signature = URL_SAFE_NO_PAD
+            .decode(signature)
+            .map_err(|_| JwtError::Signature)?;
+        Ok(TokenParts {
+            header,
+            input,
+            payload,
+            signature,
+        })
+    }
+
+    /// Checks the signature with an ES256 or RS256 public key.
+    pub(crate) fn verify_with<B: AsRef<[u8]>>(
+        &self,
+        key: &ring::signature::UnparsedPublicKey<B>,
+    ) -> Result<(), JwtError> {
+        key.verify(self.input, &self.signature)
+            .map_err(|_| JwtError::Signature)
+    }
+
+    /// Checks an HS256 tag, in constant time.
+    pub(crate) fn verify_hs256(&self, key: &ring::hmac::Key) -> Result<(), JwtError> {
+        ring::hmac::verify(key, self.input, &self.signature).map_err(|_| JwtError::Signature)
+    }
+
+    /// The claims, once the signature has been checked: `exp` and `nbf` within the leeway,
+    /// `aud` `authenticated` and `iss` the given issuer.
+    pub(crate) fn claims(&self, issuer: &str, now: i64) -> Result<Claims, JwtError> {
+        let claims: Claims = URL_SAFE_NO_PAD
+            .decode(self.payload)
+            .ok()
+            .and_then(|p| serde_json::from_slice(&p).ok())
+            .ok_or(JwtError::Malformed)?;
+        if claims.exp + LEEWAY_SECS < now {
+            return Err(JwtError::Expired);
+        }
+        if claims.nbf.is_some_and(|nbf| nbf - LEEWAY_SECS > now) {
+            return Err(JwtError::NotYetValid);
+        }
+        if claims.aud != "authenticated" || claims.iss != issuer {
+            return Err(JwtError::Audience);
+        }
+        Ok(claims)
+    }
 }

@@ -24,6 +24,7 @@ mod password;
 mod ratelimit;
 mod service;
 mod store;
+mod supabase;
 mod user;
 
 pub use config::{AuthConfig, AuthConfigError};
@@ -34,6 +35,7 @@ pub use mfa::{AssuranceLevel, Challenge, Enrollment, base32, base32_decode, totp
 pub use ratelimit::{Rate, RateLimits};
 pub use service::{AuthService, Session, SignOutScope, SignUp, UserUpdate};
 pub use store::{Backend, Store};
+pub use supabase::{SupabaseAuth, SupabaseConfig, SupabaseError};
 pub use user::User;
 
 /// Now, in unix seconds.

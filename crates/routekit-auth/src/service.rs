@@ -210,6 +210,7 @@ impl AuthService {
             store.clone(),
             config.jwt_exp.as_secs() as i64,
             config.signing_key.as_deref(),
+            config.jwt_secret.as_deref(),
         )
         .await?;
         let fresh = URL_SAFE_NO_PAD.encode(random_bytes::<32>()?);

@@ -38,9 +38,53 @@ impl TestServer {
             + 'static,
         S::Future: Send,
     {
+        TestServer::reserve().await.spawn(service).await
+    }
+
+    /// Binds `127.0.0.1:0` without serving yet, for a service that must know its own URL
+    /// (an auth server's token issuer).
+    ///
+    /// ```no_run
+    /// # async fn t() {
+    /// let reserved = routekit_test::TestServer::reserve().await;
+    /// let issuer = reserved.url("/auth/v1");
+    /// let server = reserved.spawn(axum::Router::new()).await;
+    /// # }
+    /// ```
+    pub async fn reserve() -> Reserved {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
+        Reserved { listener }
+    }
+}
+
+/// A bound port with nothing served on it yet; see [`TestServer::reserve`].
+#[derive(Debug)]
+pub struct Reserved {
+    listener: tokio::net::TcpListener,
+}
+
+impl Reserved {
+    /// `http://127.0.0.1:PORT` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!(
+            "http://{}{path}",
+            self.listener.local_addr().expect("local address")
+        )
+    }
+
+    /// Serves `service` on the port.
+    pub async fn spawn<S>(self, service: S) -> TestServer
+    where
+        S: tower::Service<Request, Response = Response, Error = Infallible>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send,
+    {
+        let listener = self.listener;
         let addr = listener.local_addr().expect("local address");
         let (tx, rx) = oneshot::channel::<()>();
         // Like routekit's own server: each request knows its peer (`ConnectInfo<SocketAddr>`).
@@ -70,7 +114,9 @@ impl TestServer {
             shutdown: Some(tx),
         }
     }
+}
 
+impl TestServer {
     /// Fetches a CSRF token from `GET /_routekit/csrf` (which also sets the secret cookie in
     /// the client's jar) and returns a server whose client sends it as `X-CSRF-Token` on
     /// every request, as a page using `csrfFetch()` would.

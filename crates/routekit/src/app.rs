@@ -193,8 +193,43 @@ impl App {
         auth: routekit_auth::AuthService,
         config: crate::SessionConfig,
     ) -> Self {
-        self.sessions = Some(crate::session::Sessions::new(auth.clone(), config));
+        self.sessions = Some(crate::session::Sessions::new(
+            crate::session::Backend::Embedded(auth.clone()),
+            config,
+        ));
         self.merge_csrf_exempt(routekit_auth::router(auth))
+    }
+
+    /// Supabase mode: handlers take [`Session`](crate::Session) verified against a hosted
+    /// Supabase project instead of the embedded server (which is not mounted; browsers talk
+    /// to the project). Tokens are checked locally with its JWKS or legacy HS256 secret; the
+    /// project is asked whether a session is alive and which factors its user has verified
+    /// (`GET /auth/v1/user`, cached for [`SessionConfig::recheck_after`](crate::SessionConfig)),
+    /// and it refreshes expiring cookies.
+    ///
+    /// ```no_run
+    /// # fn f(routes: routekit::RouteTable) -> Result<(), routekit::auth::AuthError> {
+    /// use routekit::auth::{SupabaseAuth, SupabaseConfig};
+    ///
+    /// let project = SupabaseAuth::new(SupabaseConfig::new("https://abcd.supabase.co", "anon-key"))?;
+    /// let app = routekit::App::new(routes).supabase(project);
+    /// # Ok(()) }
+    /// ```
+    pub fn supabase(self, project: routekit_auth::SupabaseAuth) -> Self {
+        self.supabase_with(project, crate::SessionConfig::default())
+    }
+
+    /// [`App::supabase`] with other sign-in and MFA paths, cookie name or cache settings.
+    pub fn supabase_with(
+        mut self,
+        project: routekit_auth::SupabaseAuth,
+        config: crate::SessionConfig,
+    ) -> Self {
+        self.sessions = Some(crate::session::Sessions::new(
+            crate::session::Backend::Supabase(project),
+            config,
+        ));
+        self
     }
 
     /// Makes `value` available to every handler through axum's `Extension<T>` extractor: app

@@ -11,7 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use routekit_auth::{Amr, AuthService, Claims};
+use routekit_auth::{Amr, AuthService, Claims, SupabaseAuth, SupabaseError};
 
 use crate::error::ApiError;
 
@@ -120,7 +120,7 @@ impl std::fmt::Debug for Sessions {
 }
 
 struct Inner {
-    auth: AuthService,
+    backend: Backend,
     config: SessionConfig,
     /// Keyed by the token's signature (short, unique per token); a hit also compares the
     /// whole token, so a forged payload under a copied signature never matches.
@@ -156,10 +156,107 @@ enum Refusal {
     Unavailable,
 }
 
+/// Who issues the sessions, and answers whether one is still alive.
+pub(crate) enum Backend {
+    /// The embedded auth server (this app's own `/auth/v1`).
+    Embedded(AuthService),
+    /// A hosted Supabase project.
+    Supabase(SupabaseAuth),
+}
+
+impl Backend {
+    /// Bumped by the embedded server whenever a session ends on this instance, so cached
+    /// sessions are checked again at once. A hosted project tells nobody: its sign-outs are
+    /// seen when the cache entry is rechecked.
+    fn generation(&self) -> u64 {
+        match self {
+            Backend::Embedded(auth) => auth.revocation_generation(),
+            Backend::Supabase(_) => 0,
+        }
+    }
+
+    /// Verifies the token, then asks the store (never the client's copy of the user)
+    /// whether its session is alive and whether the MFA rule wants `aal2`.
+    async fn inspect(&self, token: &str) -> Result<(Claims, bool), Refusal> {
+        match self {
+            Backend::Embedded(auth) => {
+                let claims = auth
+                    .verify_access_token(token)
+                    .await
+                    .map_err(|_| Refusal::Unauthenticated)?;
+                let alive = auth
+                    .session_exists(&claims.session_id)
+                    .await
+                    .map_err(|_| Refusal::Unavailable)?;
+                if !alive {
+                    return Err(Refusal::Unauthenticated);
+                }
+                let level = auth
+                    .assurance_level(&claims)
+                    .await
+                    .map_err(|_| Refusal::Unavailable)?;
+                Ok((claims, level.requires_mfa()))
+            }
+            Backend::Supabase(project) => {
+                let claims = project
+                    .verify_access_token(token)
+                    .await
+                    .map_err(supabase_refusal)?;
+                // The project's `GET /user` answers both: a revoked session is refused, and
+                // its `factors` are the ones the project has, whatever the cookie says.
+                let user = project.user(token).await.map_err(supabase_refusal)?;
+                if user["id"].as_str() != Some(claims.sub.as_str()) {
+                    return Err(Refusal::Unauthenticated);
+                }
+                let verified_factor = user["factors"].as_array().is_some_and(|factors| {
+                    factors
+                        .iter()
+                        .any(|f| f["status"].as_str() == Some("verified"))
+                });
+                let requires_mfa = verified_factor && claims.aal != "aal2";
+                Ok((claims, requires_mfa))
+            }
+        }
+    }
+
+    /// Exchanges a refresh token: the new session as a token response, and its access token.
+    async fn refresh(&self, refresh_token: &str) -> Result<(serde_json::Value, String), Refusal> {
+        match self {
+            Backend::Embedded(auth) => match auth.refresh(refresh_token).await {
+                Ok(fresh) => Ok((fresh.to_json(), fresh.access_token)),
+                Err(routekit_auth::AuthError::Unavailable(_)) => Err(Refusal::Unavailable),
+                Err(_) => Err(Refusal::Unauthenticated),
+            },
+            Backend::Supabase(project) => {
+                let fresh = project
+                    .refresh(refresh_token)
+                    .await
+                    .map_err(supabase_refusal)?;
+                let token = fresh["access_token"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                Ok((fresh, token))
+            }
+        }
+    }
+}
+
+/// A bad token or a refusal from the project is no session; an unreachable project is 503.
+fn supabase_refusal(error: SupabaseError) -> Refusal {
+    match error {
+        SupabaseError::Unavailable(reason) => {
+            tracing::warn!(target: "routekit::session", %reason, "Supabase project unavailable");
+            Refusal::Unavailable
+        }
+        _ => Refusal::Unauthenticated,
+    }
+}
+
 impl Sessions {
-    pub(crate) fn new(auth: AuthService, config: SessionConfig) -> Self {
+    pub(crate) fn new(backend: Backend, config: SessionConfig) -> Self {
         Sessions(Arc::new(Inner {
-            auth,
+            backend,
             config,
             cache: Mutex::new(HashMap::default()),
         }))
@@ -168,7 +265,7 @@ impl Sessions {
     /// Verifies `token` and applies the revocation and MFA rules, from the cache when fresh.
     async fn check(&self, token: &str) -> Result<Session, Refusal> {
         let inner = &self.0;
-        let generation = inner.auth.revocation_generation();
+        let generation = inner.backend.generation();
         let now = Instant::now();
         let key = token.rsplit('.').next().unwrap_or(token);
         let cached = inner
@@ -181,33 +278,14 @@ impl Sessions {
         let entry = match cached {
             Some(entry) => entry,
             None => {
-                let claims = inner
-                    .auth
-                    .verify_access_token(token)
-                    .await
-                    .map_err(|_| Refusal::Unauthenticated)?;
-                // The token is genuine; is its session still alive, and what does the MFA rule
-                // say? Both come from the auth store, never from the client's copy of the user.
-                let alive = inner
-                    .auth
-                    .session_exists(&claims.session_id)
-                    .await
-                    .map_err(|_| Refusal::Unavailable)?;
-                if !alive {
-                    return Err(Refusal::Unauthenticated);
-                }
-                let level = inner
-                    .auth
-                    .assurance_level(&claims)
-                    .await
-                    .map_err(|_| Refusal::Unavailable)?;
+                let (claims, requires_mfa) = inner.backend.inspect(token).await?;
                 let now_unix = unix_now();
                 let lifetime =
                     Duration::from_secs(claims.exp.saturating_sub(now_unix).max(0) as u64);
                 let entry = Cached {
                     token: Arc::from(token),
                     session: Session::new(claims),
-                    requires_mfa: level.requires_mfa(),
+                    requires_mfa,
                     fresh_until: now + inner.config.recheck_after.min(lifetime),
                     generation,
                 };
@@ -484,10 +562,15 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthApi {
         parts
             .extensions
             .get::<SessionScope>()
-            .map(|scope| AuthApi(scope.0.sessions.0.auth.clone()))
+            .and_then(|scope| match &scope.0.sessions.0.backend {
+                Backend::Embedded(auth) => Some(AuthApi(auth.clone())),
+                Backend::Supabase(_) => None,
+            })
             .ok_or_else(|| {
-                ApiError::internal("AuthApi used, but the app has no auth: call App::auth")
-                    .into_response()
+                ApiError::internal(
+                    "AuthApi used, but the app has no embedded auth server: call App::auth",
+                )
+                .into_response()
             })
     }
 }
@@ -620,17 +703,15 @@ async fn extract(parts: &Parts) -> Result<Option<Session>, Response> {
             // Server-side refresh: the request goes on with the new token and the response
             // carries the rewritten cookie. Concurrent requests with the same cookie all get
             // the same new token (the auth server's reuse rule), so none burns the family.
-            match sessions.0.auth.refresh(refresh_token).await {
-                Ok(fresh) => {
-                    for cookie in session_cookies(name, &fresh.to_json(), present) {
+            match sessions.0.backend.refresh(refresh_token).await {
+                Ok((fresh, access_token)) => {
+                    for cookie in session_cookies(name, &fresh, present) {
                         scope.push(cookie);
                     }
-                    token = fresh.access_token;
+                    token = access_token;
                 }
-                Err(routekit_auth::AuthError::Unavailable(_)) => {
-                    return Err(sessions.refuse(Refusal::Unavailable, parts));
-                }
-                Err(_) => return Ok(None),
+                Err(Refusal::Unauthenticated) => return Ok(None),
+                Err(refusal) => return Err(sessions.refuse(refusal, parts)),
             }
         }
     }

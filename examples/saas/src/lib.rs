@@ -13,14 +13,16 @@ mod validate;
 
 use std::sync::Arc;
 
-use routekit_auth::{AuthConfig, AuthConfigError, AuthError, AuthService};
+use routekit_auth::{
+    AuthConfig, AuthConfigError, AuthError, AuthService, SupabaseAuth, SupabaseConfig,
+};
 
 routekit::routes!();
 
 /// What the example reads from its environment.
 ///
 /// ```
-/// let config = saas::Config { webhook_secret: Some("whsec_test".into()), auth: None };
+/// let config = saas::Config { webhook_secret: Some("whsec_test".into()), ..Default::default() };
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Config {
@@ -30,18 +32,25 @@ pub struct Config {
     /// The embedded auth server's settings (`DATABASE_URL`, `ROUTEKIT_AUTH_*`); `None` leaves
     /// `/auth/v1` out (`ROUTEKIT_AUTH=off`).
     pub auth: Option<AuthConfig>,
+    /// Supabase mode (`SUPABASE_URL`, `SUPABASE_ANON_KEY`, `SUPABASE_JWT_SECRET`): sessions
+    /// come from a hosted Supabase project instead, and the embedded server is not started.
+    /// The server-rendered sign-in pages need the embedded server; with a hosted project,
+    /// browsers sign in through supabase-js and `@supabase/ssr`.
+    pub supabase: Option<SupabaseConfig>,
 }
 
 impl Config {
     /// Reads `SAAS_WEBHOOK_SECRET`, `ROUTEKIT_AUTH` (`on` by default, or `off`) and the auth
-    /// settings.
+    /// settings, or `SUPABASE_URL` and its companions for Supabase mode.
     ///
     /// ```
     /// let config = saas::Config::from_env()?;
     /// # Ok::<(), routekit_auth::AuthConfigError>(())
     /// ```
     pub fn from_env() -> Result<Self, AuthConfigError> {
+        let supabase = SupabaseConfig::from_env()?;
         let auth = match std::env::var("ROUTEKIT_AUTH").as_deref().map(str::trim) {
+            _ if supabase.is_some() => None,
             Ok("off" | "false" | "0") => None,
             _ => Some(AuthConfig::from_env()?),
         };
@@ -50,6 +59,7 @@ impl Config {
                 .ok()
                 .filter(|s| !s.is_empty()),
             auth,
+            supabase,
         })
     }
 }
@@ -81,7 +91,9 @@ pub async fn app() -> Result<routekit::App, Box<dyn std::error::Error + Send + S
 /// ```
 pub async fn app_with(config: Config) -> Result<routekit::App, AuthError> {
     let mut app = routes_only(&config);
-    if let Some(auth) = config.auth {
+    if let Some(project) = config.supabase {
+        app = app.supabase(SupabaseAuth::new(project)?);
+    } else if let Some(auth) = config.auth {
         app = app.auth(AuthService::start(auth).await?);
     }
     Ok(app)

@@ -127,6 +127,7 @@ async fn the_signed_webhook_is_exempt_from_csrf() {
     let config = saas::Config {
         webhook_secret: Some("whsec_test".into()),
         auth: None,
+        supabase: None,
     };
     let app = saas::app_with(config).await.unwrap();
     let server = TestServer::spawn(app.into_service()).await;

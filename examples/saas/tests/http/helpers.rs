@@ -16,6 +16,7 @@ pub(crate) async fn with_auth(db: &routekit_test::TestDb) -> TestServer {
     let config = saas::Config {
         webhook_secret: None,
         auth: Some(routekit_auth::AuthConfig::new(db.url())),
+        supabase: None,
     };
     let app = saas::app_with(config)
         .await
@@ -101,4 +102,52 @@ pub(crate) async fn post_raw_json(
         .send()
         .await
         .unwrap()
+}
+
+/// Enrolls and verifies a TOTP factor on the auth server at `base` for the `aal1` session's
+/// user, through its HTTP API as supabase-js would; returns the `aal2` session.
+pub(crate) async fn verify_a_totp_factor(base: &str, aal1: &str) -> Value {
+    let client = reqwest::Client::new();
+    let call = |path: String, body: Value| {
+        client
+            .post(format!("{base}/auth/v1{path}"))
+            .header("x-supabase-api-version", "2024-01-01")
+            .bearer_auth(aal1)
+            .json(&body)
+            .send()
+    };
+    let enrolled: Value = call(
+        "/factors".into(),
+        serde_json::json!({"factor_type": "totp"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let factor = enrolled["id"].as_str().unwrap();
+    let secret =
+        routekit_auth::base32_decode(enrolled["totp"]["secret"].as_str().unwrap()).unwrap();
+    let challenge: Value = call(
+        format!("/factors/{factor}/challenge"),
+        serde_json::json!({}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let step = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        / 30;
+    let res = call(
+        format!("/factors/{factor}/verify"),
+        serde_json::json!({"challenge_id": challenge["id"], "code": routekit_auth::totp(&secret, step)}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200, "factor verified");
+    res.json().await.unwrap()
 }

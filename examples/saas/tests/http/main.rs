@@ -9,3 +9,4 @@ mod errors;
 mod methods;
 mod serving;
 mod session;
+mod supabase;

@@ -199,58 +199,10 @@ async fn a_user_with_a_verified_factor_needs_aal2(db: TestDb) {
     let server = with_auth(&db).await;
     let session = sign_up(&server, "ann@example.com").await;
     let client = reqwest::Client::new();
-    let call = |method: reqwest::Method, path: &str, token: &str, body: Value| {
-        client
-            .request(method, server.url(&format!("/auth/v1{path}")))
-            .header("x-supabase-api-version", "2024-01-01")
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-    };
     let aal1 = token(&session);
     // aal1 without a factor is enough.
     assert_eq!(me(&server, |r| r.bearer_auth(&aal1)).await.status(), 200);
-    let enrolled: Value = call(
-        reqwest::Method::POST,
-        "/factors",
-        &aal1,
-        json!({"factor_type": "totp"}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let factor = enrolled["id"].as_str().unwrap();
-    let secret =
-        routekit_auth::base32_decode(enrolled["totp"]["secret"].as_str().unwrap()).unwrap();
-    let challenge: Value = call(
-        reqwest::Method::POST,
-        &format!("/factors/{factor}/challenge"),
-        &aal1,
-        json!({}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let step = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-        / 30;
-    let verified: Value = call(
-        reqwest::Method::POST,
-        &format!("/factors/{factor}/verify"),
-        &aal1,
-        json!({"challenge_id": challenge["id"], "code": routekit_auth::totp(&secret, step)}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let verified = crate::helpers::verify_a_totp_factor(&server.url(""), &aal1).await;
     let aal2 = token(&verified);
     assert_eq!(me(&server, |r| r.bearer_auth(&aal2)).await.status(), 200);
 
@@ -375,6 +327,7 @@ async fn with_short_tokens(db: &TestDb) -> TestServer {
             routekit_auth::AuthConfig::new(db.url())
                 .with_jwt_exp(std::time::Duration::from_secs(30)),
         ),
+        supabase: None,
     };
     TestServer::spawn(saas::app_with(config).await.unwrap().into_service()).await
 }
@@ -490,6 +443,7 @@ async fn a_failed_session_lookup_is_503_not_a_pass() {
             "{before}@{}/{database}",
             proxy.addr()
         ))),
+        supabase: None,
     };
     let server = TestServer::spawn(saas::app_with(config).await.unwrap().into_service()).await;
     let session = sign_up(&server, "ann@example.com").await;

@@ -1,0 +1,448 @@
+//! Supabase mode: the example app verifies sessions issued by a "hosted" project, which here
+//! is a second routekit auth server on its own port, reached over HTTP as a hosted Supabase
+//! project would be.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use routekit::SessionConfig;
+use routekit_auth::{AuthConfig, AuthService, SupabaseAuth, SupabaseConfig};
+use routekit_test::{TestDb, TestServer, on_both_databases};
+use serde_json::{Value, json};
+
+use crate::helpers::assert_error;
+
+on_both_databases!(
+    jwks_tokens_are_verified_locally_and_the_project_is_asked_once_per_token,
+    tokens_the_project_did_not_sign_are_refused,
+    a_rotated_signing_key_is_fetched_on_its_first_unknown_kid,
+    the_project_decides_the_mfa_rule_whatever_the_cookie_says,
+    a_session_signed_out_at_the_project_stops_working,
+    legacy_hs256_tokens_need_the_configured_secret,
+    an_expiring_cookie_is_refreshed_by_the_project,
+);
+
+const PASSWORD: &str = "correct horse battery staple";
+const LEGACY_SECRET: &str = "super-secret-jwt-token-with-at-least-32-characters-long";
+
+/// The "hosted" project, with counts of the calls the app makes to it.
+struct Project {
+    server: TestServer,
+    auth: AuthService,
+    user_calls: Arc<AtomicUsize>,
+    jwks_calls: Arc<AtomicUsize>,
+}
+
+async fn project(db: &TestDb, configure: impl FnOnce(AuthConfig) -> AuthConfig) -> Project {
+    project_on(TestServer::reserve().await, db, configure).await
+}
+
+async fn project_on(
+    reserved: routekit_test::Reserved,
+    db: &TestDb,
+    configure: impl FnOnce(AuthConfig) -> AuthConfig,
+) -> Project {
+    // Its tokens name it as their issuer, as https://<ref>.supabase.co/auth/v1 does.
+    let config = configure(AuthConfig::new(db.url()).with_site_url(reserved.url("")));
+    let auth = AuthService::start(config).await.unwrap();
+    let (user_calls, jwks_calls) = (Arc::default(), Arc::default());
+    let counted = {
+        let (user_calls, jwks_calls): (Arc<AtomicUsize>, Arc<AtomicUsize>) =
+            (Arc::clone(&user_calls), Arc::clone(&jwks_calls));
+        move |req: routekit::axum::extract::Request| {
+            match req.uri().path() {
+                "/auth/v1/user" => user_calls.fetch_add(1, Ordering::SeqCst),
+                "/auth/v1/.well-known/jwks.json" => jwks_calls.fetch_add(1, Ordering::SeqCst),
+                _ => 0,
+            };
+            req
+        }
+    };
+    let router = tower::ServiceExt::map_request(routekit_auth::router(auth.clone()), counted);
+    Project {
+        server: reserved.spawn(router).await,
+        auth,
+        user_calls,
+        jwks_calls,
+    }
+}
+
+impl Project {
+    fn config(&self) -> SupabaseConfig {
+        SupabaseConfig::new(self.server.url(""), "anon-key")
+    }
+
+    async fn sign_up(&self, email: &str) -> Value {
+        let res = reqwest::Client::new()
+            .post(self.server.url("/auth/v1/signup"))
+            .header("x-supabase-api-version", "2024-01-01")
+            .json(&json!({"email": email, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        res.json().await.unwrap()
+    }
+
+    async fn sign_in(&self, email: &str) -> Value {
+        let res = reqwest::Client::new()
+            .post(self.server.url("/auth/v1/token?grant_type=password"))
+            .json(&json!({"email": email, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        res.json().await.unwrap()
+    }
+}
+
+/// The example app in Supabase mode.
+async fn app(project: SupabaseConfig, sessions: SessionConfig) -> TestServer {
+    let app = saas::routes_only(&saas::Config::default())
+        .supabase_with(SupabaseAuth::new(project).unwrap(), sessions);
+    TestServer::spawn(app.into_service()).await
+}
+
+async fn me(
+    app: &TestServer,
+    req: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+) -> reqwest::Response {
+    req(reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(app.url("/api/me")))
+    .send()
+    .await
+    .unwrap()
+}
+
+fn token(session: &Value) -> String {
+    session["access_token"].as_str().unwrap().to_owned()
+}
+
+fn cookie(session: &Value) -> String {
+    format!(
+        "sb-127-auth-token=base64-{}",
+        URL_SAFE_NO_PAD.encode(session.to_string())
+    )
+}
+
+async fn jwks_tokens_are_verified_locally_and_the_project_is_asked_once_per_token(db: TestDb) {
+    let project = project(&db, |c| c).await;
+    let app = app(project.config(), SessionConfig::default()).await;
+    let session = project.sign_up("ann@example.com").await;
+    for _ in 0..3 {
+        let res = me(&app, |r| r.bearer_auth(token(&session))).await;
+        assert_eq!(res.status(), 200);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["email"], "ann@example.com");
+        assert_eq!(body["id"], session["user"]["id"]);
+    }
+    let res = me(&app, |r| r.header("cookie", cookie(&session))).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(project.jwks_calls.load(Ordering::SeqCst), 1, "JWKS cached");
+    assert_eq!(
+        project.user_calls.load(Ordering::SeqCst),
+        1,
+        "the session and its factors are looked up once, then cached"
+    );
+    // No session at all: the same refusals as with the embedded server.
+    assert_error(me(&app, |r| r).await, 401, "unauthenticated").await;
+    let nav = me(&app, |r| r.header("sec-fetch-mode", "navigate")).await;
+    assert_eq!(nav.status(), 307);
+    assert_eq!(nav.headers()["location"], "/auth/sign-in?next=%2Fapi%2Fme");
+}
+
+async fn tokens_the_project_did_not_sign_are_refused(db: TestDb) {
+    let project = project(&db, |c| c).await;
+    let app = app(project.config(), SessionConfig::default()).await;
+    let good = token(&project.sign_up("ann@example.com").await);
+    // A rogue server claiming the project's issuer, with keys of its own (an unknown kid).
+    let rogue_db = TestDb::sqlite();
+    let rogue_auth =
+        AuthService::start(AuthConfig::new(rogue_db.url()).with_site_url(project.server.url("")))
+            .await
+            .unwrap();
+    let rogue = TestServer::spawn(routekit_auth::router(rogue_auth)).await;
+    let rogue_token = {
+        let res = reqwest::Client::new()
+            .post(rogue.url("/auth/v1/signup"))
+            .json(&json!({"email": "eve@example.com", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        token(&res.json::<Value>().await.unwrap())
+    };
+    // The rogue's kid names the project's key: the signature does not verify.
+    let project_kid = project.auth.keys().jwks()["keys"][0]["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (header, rest) = rogue_token.split_once('.').unwrap();
+    let mut header: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+    header["kid"] = json!(project_kid);
+    let borrowed_kid = format!("{}.{rest}", URL_SAFE_NO_PAD.encode(header.to_string()));
+    // HS256 when the app has no legacy secret; `alg: none`.
+    let (good_header, good_rest) = good.split_once('.').unwrap();
+    let payload = good_rest.split_once('.').unwrap().0;
+    let mut hs: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(good_header).unwrap()).unwrap();
+    hs["alg"] = json!("HS256");
+    let hs256 = format!(
+        "{}.{payload}.c2lnbmF0dXJl",
+        URL_SAFE_NO_PAD.encode(hs.to_string())
+    );
+    let none = format!("{}.{payload}.", URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#));
+    let mut expired: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    expired["exp"] = json!(1);
+    let expired = format!(
+        "{good_header}.{}.{}",
+        URL_SAFE_NO_PAD.encode(expired.to_string()),
+        good_rest.split_once('.').unwrap().1
+    );
+    for bad in [
+        rogue_token,
+        borrowed_kid,
+        hs256,
+        none,
+        expired,
+        "garbage".to_owned(),
+    ] {
+        assert_error(
+            me(&app, |r| r.bearer_auth(&bad)).await,
+            401,
+            "unauthenticated",
+        )
+        .await;
+    }
+    assert_eq!(
+        project.user_calls.load(Ordering::SeqCst),
+        0,
+        "refused locally"
+    );
+    assert!(
+        project.jwks_calls.load(Ordering::SeqCst) <= 2,
+        "one fetch, and at most one more for the unknown kid"
+    );
+    assert_eq!(me(&app, |r| r.bearer_auth(&good)).await.status(), 200);
+}
+
+async fn a_rotated_signing_key_is_fetched_on_its_first_unknown_kid(db: TestDb) {
+    let project = project(&db, |c| c).await;
+    let app = app(project.config(), SessionConfig::default()).await;
+    let before = project.sign_up("ann@example.com").await;
+    assert_eq!(
+        me(&app, |r| r.bearer_auth(token(&before))).await.status(),
+        200
+    );
+    assert_eq!(project.jwks_calls.load(Ordering::SeqCst), 1);
+    let new_kid = project.auth.keys().rotate().await.unwrap();
+    let after = project.sign_in("ann@example.com").await;
+    let header = token(&after).split('.').next().unwrap().to_owned();
+    assert!(
+        String::from_utf8(URL_SAFE_NO_PAD.decode(header).unwrap())
+            .unwrap()
+            .contains(&new_kid)
+    );
+    assert_eq!(
+        me(&app, |r| r.bearer_auth(token(&after))).await.status(),
+        200
+    );
+    assert_eq!(
+        project.jwks_calls.load(Ordering::SeqCst),
+        2,
+        "fetched again once"
+    );
+    // The retired key is still listed until its tokens expire.
+    assert_eq!(
+        me(&app, |r| r.bearer_auth(token(&before))).await.status(),
+        200
+    );
+}
+
+async fn the_project_decides_the_mfa_rule_whatever_the_cookie_says(db: TestDb) {
+    let project = project(&db, |c| c).await;
+    let app = app(project.config(), SessionConfig::default()).await;
+    let aal1 = project.sign_up("ann@example.com").await;
+    assert_eq!(
+        me(&app, |r| r.bearer_auth(token(&aal1))).await.status(),
+        200
+    );
+    let aal2 = crate::helpers::verify_a_totp_factor(&project.server.url(""), &token(&aal1)).await;
+    let res = me(&app, |r| r.bearer_auth(token(&aal2))).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap()["aal"], "aal2");
+    // A second device, password only; its cookie's copy of the user hides the factor.
+    let mut second = project.sign_in("ann@example.com").await;
+    assert_error(
+        me(&app, |r| r.bearer_auth(token(&second))).await,
+        403,
+        "mfa_required",
+    )
+    .await;
+    second["user"]["factors"] = json!([]);
+    assert_error(
+        me(&app, |r| r.header("cookie", cookie(&second))).await,
+        403,
+        "mfa_required",
+    )
+    .await;
+    let nav = me(&app, |r| {
+        r.header("cookie", cookie(&second))
+            .header("sec-fetch-mode", "navigate")
+    })
+    .await;
+    assert_eq!(nav.status(), 307);
+    assert_eq!(nav.headers()["location"], "/auth/verify?next=%2Fapi%2Fme");
+}
+
+async fn a_session_signed_out_at_the_project_stops_working(db: TestDb) {
+    let project = project(&db, |c| c).await;
+    let mut rechecked = SessionConfig::default();
+    rechecked.recheck_after = Duration::from_millis(300);
+    let app = app(project.config(), rechecked).await;
+    let session = project.sign_up("ann@example.com").await;
+    assert_eq!(
+        me(&app, |r| r.bearer_auth(token(&session))).await.status(),
+        200
+    );
+    let out = reqwest::Client::new()
+        .post(project.server.url("/auth/v1/logout?scope=global"))
+        .bearer_auth(token(&session))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 204);
+    // The app learns of it when its cached answer is rechecked: within `recheck_after`.
+    let signed_out = std::time::Instant::now();
+    loop {
+        let res = me(&app, |r| r.bearer_auth(token(&session))).await;
+        if res.status() == 401 {
+            assert_error(res, 401, "unauthenticated").await;
+            break;
+        }
+        assert_eq!(res.status(), 200);
+        assert!(
+            signed_out.elapsed() < Duration::from_secs(2),
+            "still accepted {:?} after the sign-out",
+            signed_out.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(signed_out.elapsed() < Duration::from_millis(300) + Duration::from_secs(1));
+}
+
+async fn legacy_hs256_tokens_need_the_configured_secret(db: TestDb) {
+    let project = project(&db, |c| c.with_jwt_secret(LEGACY_SECRET)).await;
+    let session = project.sign_up("ann@example.com").await;
+    let header = token(&session).split('.').next().unwrap().to_owned();
+    assert_eq!(
+        serde_json::from_slice::<Value>(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap()["alg"],
+        "HS256"
+    );
+    let with_secret = app(
+        project.config().with_jwt_secret(LEGACY_SECRET),
+        SessionConfig::default(),
+    )
+    .await;
+    let res = me(&with_secret, |r| r.bearer_auth(token(&session))).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["email"],
+        "ann@example.com"
+    );
+    let wrong_secret = app(
+        project
+            .config()
+            .with_jwt_secret("another-secret-that-is-also-32-characters-long"),
+        SessionConfig::default(),
+    )
+    .await;
+    let no_secret = app(project.config(), SessionConfig::default()).await;
+    for app in [wrong_secret, no_secret] {
+        assert_error(
+            me(&app, |r| r.bearer_auth(token(&session))).await,
+            401,
+            "unauthenticated",
+        )
+        .await;
+    }
+    assert_eq!(
+        project.jwks_calls.load(Ordering::SeqCst),
+        0,
+        "HS256 needs no JWKS"
+    );
+}
+
+async fn an_expiring_cookie_is_refreshed_by_the_project(db: TestDb) {
+    let project = project(&db, |c| c.with_jwt_exp(Duration::from_secs(30))).await;
+    let app = app(project.config(), SessionConfig::default()).await;
+    let session = project.sign_up("ann@example.com").await;
+    let requests = (0..4).map(|_| me(&app, |r| r.header("cookie", cookie(&session))));
+    let mut refresh_tokens = std::collections::HashSet::new();
+    for res in futures_util::future::join_all(requests).await {
+        assert_eq!(res.status(), 200);
+        let fresh = res
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .find(|c| c.starts_with("sb-127-auth-token=base64-"))
+            .expect("rewritten cookie");
+        let value =
+            fresh.split(';').next().unwrap()["sb-127-auth-token=base64-".len()..].to_owned();
+        let rewritten: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(value).unwrap()).unwrap();
+        assert_ne!(rewritten["refresh_token"], session["refresh_token"]);
+        refresh_tokens.insert(rewritten["refresh_token"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(
+        refresh_tokens.len(),
+        1,
+        "the project's reuse rule: one new session"
+    );
+    // A refresh token the project refuses: no session, not an error.
+    let mut revoked = session.clone();
+    revoked["refresh_token"] = json!("not-a-refresh-token");
+    assert_error(
+        me(&app, |r| r.header("cookie", cookie(&revoked))).await,
+        401,
+        "unauthenticated",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_unreachable_project_is_503_not_a_pass() {
+    let db = TestDb::sqlite();
+    // The app reaches the project through a proxy that can be cut; the project's public URL
+    // (its issuer) is the proxy's.
+    let reserved = TestServer::reserve().await;
+    let proxy =
+        routekit_test::TcpProxy::start(reserved.url("").trim_start_matches("http://")).await;
+    let public = format!("http://{}", proxy.addr());
+    let project = project_on(reserved, &db, |c| c.with_site_url(&public)).await;
+    let mut config = SupabaseConfig::new(&public, "anon-key");
+    config.timeout = Duration::from_secs(2);
+    let app = app(config, SessionConfig::default()).await;
+    let session = project.sign_up("ann@example.com").await;
+    proxy.cut().await;
+    assert_error(
+        me(&app, |r| r.bearer_auth(token(&session))).await,
+        503,
+        "unavailable",
+    )
+    .await;
+    proxy.restore().await;
+    assert_eq!(
+        me(&app, |r| r.bearer_auth(token(&session))).await.status(),
+        200
+    );
+    drop(db);
+}
