@@ -151,3 +151,32 @@ pub(crate) async fn verify_a_totp_factor(base: &str, aal1: &str) -> Value {
     assert_eq!(res.status(), 200, "factor verified");
     res.json().await.unwrap()
 }
+
+/// Repeats `request` until it is refused with 401 `unauthenticated`, asserting it is accepted
+/// (200) until then and refused within `bound`; returns how long that took. For revocation,
+/// which other instances learn of when their cached answer is rechecked.
+pub(crate) async fn refused_within<F, Fut>(
+    bound: std::time::Duration,
+    mut request: F,
+) -> std::time::Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = reqwest::Response>,
+{
+    let start = std::time::Instant::now();
+    loop {
+        let res = request().await;
+        if res.status() == 401 {
+            assert_error(res, 401, "unauthenticated").await;
+            return start.elapsed();
+        }
+        assert_eq!(res.status(), 200);
+        assert!(
+            start.elapsed() < bound,
+            "still accepted {:?} after the sign-out",
+            start.elapsed()
+        );
+        // Polling, not waiting for a fixed time: the bound is what is asserted.
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}

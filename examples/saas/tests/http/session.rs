@@ -12,6 +12,7 @@ on_both_databases!(
     bearer_and_cookie_sessions_are_accepted,
     forged_expired_and_foreign_tokens_are_refused,
     a_signed_out_session_stops_working_at_once,
+    a_session_signed_out_on_another_instance_stops_within_the_recheck_interval,
     a_user_with_a_verified_factor_needs_aal2,
     a_route_with_auth_required_runs_only_with_a_session,
     a_protected_mutation_needs_both_a_session_and_a_csrf_token,
@@ -193,6 +194,44 @@ async fn a_signed_out_session_stops_working_at_once(db: TestDb) {
         "unauthenticated",
     )
     .await;
+}
+
+async fn a_session_signed_out_on_another_instance_stops_within_the_recheck_interval(db: TestDb) {
+    // Two instances of the app on one database, as behind a load balancer.
+    let instance = |recheck_after: std::time::Duration| {
+        let url = db.url().to_owned();
+        async move {
+            let auth = routekit_auth::AuthService::start(routekit_auth::AuthConfig::new(url))
+                .await
+                .unwrap();
+            let mut sessions = routekit::SessionConfig::default();
+            sessions.recheck_after = recheck_after;
+            let app = saas::routes_only(&saas::Config::default()).auth_with(auth, sessions);
+            TestServer::spawn(app.into_service()).await
+        }
+    };
+    let a = instance(std::time::Duration::from_secs(5)).await;
+    let b = instance(std::time::Duration::from_millis(300)).await;
+    let session = sign_up(&a, "ann@example.com").await;
+    let t = token(&session);
+    assert_eq!(
+        me(&b, |r| r.bearer_auth(&t)).await.status(),
+        200,
+        "cached on b"
+    );
+    let out = reqwest::Client::new()
+        .post(a.url("/auth/v1/logout?scope=global"))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 204);
+    assert_error(me(&a, |r| r.bearer_auth(&t)).await, 401, "unauthenticated").await;
+    let took = crate::helpers::refused_within(std::time::Duration::from_millis(1300), || {
+        me(&b, |r| r.bearer_auth(&t))
+    })
+    .await;
+    eprintln!("instance b refused the session {took:?} after the sign-out on a");
 }
 
 async fn a_user_with_a_verified_factor_needs_aal2(db: TestDb) {
