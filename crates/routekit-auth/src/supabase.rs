@@ -240,7 +240,14 @@ impl SupabaseAuth {
                     if let Err(error) = self.refresh_jwks(kid).await {
                         // A stale JWKS that has the key still verifies while the project is
                         // unreachable; keys are only withdrawn after their tokens expire.
-                        if !self.0.jwks.read().expect("jwks lock").keys.contains_key(kid) {
+                        if !self
+                            .0
+                            .jwks
+                            .read()
+                            .expect("jwks lock")
+                            .keys
+                            .contains_key(kid)
+                        {
                             return Err(error);
                         }
                     }

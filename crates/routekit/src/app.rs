@@ -297,12 +297,19 @@ impl App {
         let sessions = self.sessions.take();
         let mut router = self.build();
         if let Some(sessions) = sessions {
-            // No edge here: each request gets its session scope from a layer.
-            router = router.layer(axum::middleware::map_request(move |mut req: Request| {
-                req.extensions_mut()
-                    .insert(crate::session::SessionScope::new(sessions.clone()));
-                std::future::ready(req)
-            }));
+            // No edge here: a layer gives each request its session scope, and writes the
+            // cookies it collected (a session refreshed on the server) onto the response.
+            router = router.layer(axum::middleware::from_fn(
+                move |mut req: Request, next: axum::middleware::Next| {
+                    let scope = crate::session::SessionScope::new(sessions.clone());
+                    req.extensions_mut().insert(scope.clone());
+                    async move {
+                        let mut res = next.run(req).await;
+                        scope.apply(res.headers_mut());
+                        res
+                    }
+                },
+            ));
         }
         if !extensions.is_empty() {
             router = router.layer(axum::middleware::map_request(move |mut req: Request| {

@@ -499,3 +499,36 @@ async fn a_failed_session_lookup_is_503_not_a_pass() {
     );
     drop(db);
 }
+
+#[tokio::test]
+async fn an_app_nested_with_into_router_also_rewrites_a_refreshed_cookie() {
+    let db = TestDb::sqlite();
+    let auth = routekit_auth::AuthService::start(
+        routekit_auth::AuthConfig::new(db.url()).with_jwt_exp(std::time::Duration::from_secs(30)),
+    )
+    .await
+    .unwrap();
+    let app = saas::routes_only(&saas::Config::default()).auth(auth);
+    // The routes inside a larger axum app, without routekit's edge service.
+    let outer = routekit::axum::Router::new()
+        .route("/outer", routekit::axum::routing::get(|| async { "outer" }))
+        .merge(app.into_router());
+    let server = TestServer::spawn(outer).await;
+    let session = sign_up(&server, "ann@example.com").await;
+    let cookie = format!(
+        "sb-127-auth-token=base64-{}",
+        URL_SAFE_NO_PAD.encode(session.to_string())
+    );
+    let res = me(&server, |r| r.header("cookie", cookie)).await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        set_cookies(&res)
+            .iter()
+            .any(|c| c.starts_with("sb-127-auth-token=base64-")),
+        "the refreshed session is written back"
+    );
+    assert_eq!(
+        res.headers()["cache-control"],
+        "private, no-cache, no-store, must-revalidate, max-age=0"
+    );
+}
