@@ -127,9 +127,8 @@ struct Inner {
     cache: Mutex<HashMap<Box<str>, Cached, foldhash::fast::RandomState>>,
 }
 
-#[derive(Clone)]
 struct Cached {
-    token: Arc<str>,
+    token: Box<str>,
     /// Built once: a cache hit hands out a reference count, not a copy of the claims.
     session: Session,
     requires_mfa: bool,
@@ -268,23 +267,25 @@ impl Sessions {
         let generation = inner.backend.generation();
         let now = Instant::now();
         let key = token.rsplit('.').next().unwrap_or(token);
+        // A hit hands out a reference count of the session, nothing else.
         let cached = inner
             .cache
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(key)
             .filter(|c| c.generation == generation && now < c.fresh_until && *c.token == *token)
-            .cloned();
-        let entry = match cached {
-            Some(entry) => entry,
+            .map(|c| (c.session.clone(), c.requires_mfa));
+        let (session, requires_mfa) = match cached {
+            Some(hit) => hit,
             None => {
                 let (claims, requires_mfa) = inner.backend.inspect(token).await?;
                 let now_unix = unix_now();
                 let lifetime =
                     Duration::from_secs(claims.exp.saturating_sub(now_unix).max(0) as u64);
+                let session = Session::new(claims);
                 let entry = Cached {
-                    token: Arc::from(token),
-                    session: Session::new(claims),
+                    token: Box::from(token),
+                    session: session.clone(),
                     requires_mfa,
                     fresh_until: now + inner.config.recheck_after.min(lifetime),
                     generation,
@@ -293,14 +294,14 @@ impl Sessions {
                 if cache.len() >= CACHE_LIMIT {
                     cache.clear();
                 }
-                cache.insert(key.into(), entry.clone());
-                entry
+                cache.insert(key.into(), entry);
+                (session, requires_mfa)
             }
         };
-        if entry.requires_mfa {
+        if requires_mfa {
             return Err(Refusal::MfaRequired);
         }
-        Ok(entry.session)
+        Ok(session)
     }
 
     /// Whether a cookie's access token expires within the refresh margin. Only `exp` is read
@@ -397,9 +398,9 @@ fn is_navigation(headers: &HeaderMap) -> bool {
 
 /// Where a request's session came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Credentials {
-    /// `Authorization: Bearer <jwt>`.
-    Bearer(String),
+enum Credentials<'a> {
+    /// `Authorization: Bearer <jwt>`, borrowed from the request.
+    Bearer(&'a str),
     /// The `@supabase/ssr` cookie: its name, the chunk names present, and the session in it.
     Cookie {
         name: String,
@@ -409,7 +410,7 @@ enum Credentials {
     },
 }
 
-impl Credentials {
+impl Credentials<'_> {
     fn access_token(&self) -> &str {
         match self {
             Credentials::Bearer(token) => token,
@@ -424,14 +425,17 @@ fn access_token(headers: &HeaderMap, cookie_name: Option<&str>) -> Option<String
     credentials(headers, cookie_name).map(|c| c.access_token().to_owned())
 }
 
-fn credentials(headers: &HeaderMap, cookie_name: Option<&str>) -> Option<Credentials> {
+fn credentials<'a>(headers: &'a HeaderMap, cookie_name: Option<&str>) -> Option<Credentials<'a>> {
     if let Some(token) = routekit_auth::bearer_token(headers) {
-        return Some(Credentials::Bearer(token.to_owned()));
+        return Some(Credentials::Bearer(token));
     }
     credentials_from_cookies(headers, cookie_name)
 }
 
-fn credentials_from_cookies(headers: &HeaderMap, cookie_name: Option<&str>) -> Option<Credentials> {
+fn credentials_from_cookies(
+    headers: &HeaderMap,
+    cookie_name: Option<&str>,
+) -> Option<Credentials<'static>> {
     let cookies: Vec<(&str, &str)> = headers
         .get_all(header::COOKIE)
         .iter()
@@ -691,7 +695,8 @@ async fn extract(parts: &Parts) -> Result<Option<Session>, Response> {
     else {
         return Ok(None);
     };
-    let mut token = credentials.access_token().to_owned();
+    // Borrowed from the request; owned only when a refresh replaces it.
+    let mut token = std::borrow::Cow::Borrowed(credentials.access_token());
     if let Credentials::Cookie {
         name,
         present,
@@ -708,7 +713,7 @@ async fn extract(parts: &Parts) -> Result<Option<Session>, Response> {
                     for cookie in session_cookies(name, &fresh, present) {
                         scope.push(cookie);
                     }
-                    token = access_token;
+                    token = std::borrow::Cow::Owned(access_token);
                 }
                 Err(Refusal::Unauthenticated) => return Ok(None),
                 Err(refusal) => return Err(sessions.refuse(refusal, parts)),
