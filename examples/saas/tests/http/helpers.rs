@@ -180,3 +180,57 @@ where
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
 }
+
+/// The password every test account uses.
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
+
+/// Signs `email` up on the auth server at `base` (`http://127.0.0.1:PORT`); the session.
+pub(crate) async fn sign_up(base: &str, email: &str) -> Value {
+    auth_call(base, "/auth/v1/signup", email).await
+}
+
+/// Signs `email` in with the password on the auth server at `base`; the session.
+pub(crate) async fn sign_in(base: &str, email: &str) -> Value {
+    auth_call(base, "/auth/v1/token?grant_type=password", email).await
+}
+
+async fn auth_call(base: &str, path: &str, email: &str) -> Value {
+    let res = reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .header("x-supabase-api-version", "2024-01-01")
+        .json(&serde_json::json!({"email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{path}");
+    res.json().await.unwrap()
+}
+
+/// `GET /api/me` on `server`, shaped by `req` (credentials, headers); redirects not followed.
+pub(crate) async fn me(
+    server: &TestServer,
+    req: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+) -> reqwest::Response {
+    req(reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(server.url("/api/me")))
+    .send()
+    .await
+    .unwrap()
+}
+
+/// A session's access token.
+pub(crate) fn token(session: &Value) -> String {
+    session["access_token"].as_str().unwrap().to_owned()
+}
+
+/// `session` as the `@supabase/ssr` cookie of a page on 127.0.0.1 (`name=value`).
+pub(crate) fn session_cookie(session: &Value) -> String {
+    use base64::Engine;
+    format!(
+        "sb-127-auth-token=base64-{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(session.to_string())
+    )
+}

@@ -5,7 +5,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use routekit_test::{TestDb, TestServer, on_both_databases};
 use serde_json::{Value, json};
 
-use crate::helpers::{assert_error, with_auth};
+use crate::helpers::{PASSWORD, assert_error, me, session_cookie, token, with_auth};
+
+async fn sign_up(server: &TestServer, email: &str) -> Value {
+    crate::helpers::sign_up(&server.url(""), email).await
+}
 
 on_both_databases!(
     no_session_is_401_for_fetch_and_a_redirect_for_navigation,
@@ -19,38 +23,6 @@ on_both_databases!(
     an_expiring_cookie_is_refreshed_on_the_server_and_rewritten,
     concurrent_requests_with_one_expiring_cookie_keep_the_family_alive,
 );
-
-const PASSWORD: &str = "correct horse battery staple";
-
-async fn sign_up(server: &TestServer, email: &str) -> Value {
-    let res = reqwest::Client::new()
-        .post(server.url("/auth/v1/signup"))
-        .header("x-supabase-api-version", "2024-01-01")
-        .json(&json!({"email": email, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    res.json().await.unwrap()
-}
-
-async fn me(
-    server: &TestServer,
-    req: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
-) -> reqwest::Response {
-    req(reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .get(server.url("/api/me")))
-    .send()
-    .await
-    .unwrap()
-}
-
-fn token(session: &Value) -> String {
-    session["access_token"].as_str().unwrap().to_owned()
-}
 
 async fn no_session_is_401_for_fetch_and_a_redirect_for_navigation(db: TestDb) {
     let server = with_auth(&db).await;
@@ -314,10 +286,7 @@ async fn a_route_with_auth_required_runs_only_with_a_session(db: TestDb) {
 async fn a_protected_mutation_needs_both_a_session_and_a_csrf_token(db: TestDb) {
     let server = with_auth(&db).await;
     let session = sign_up(&server, "ann@example.com").await;
-    let session_cookie = format!(
-        "sb-127-auth-token=base64-{}",
-        URL_SAFE_NO_PAD.encode(session.to_string())
-    );
+    let session_cookie = session_cookie(&session);
     // What a page holds: the CSRF cookie and its token.
     let res = reqwest::get(server.url("/_routekit/csrf")).await.unwrap();
     let csrf_cookie = res.headers()["set-cookie"]
@@ -431,10 +400,7 @@ async fn an_expiring_cookie_is_refreshed_on_the_server_and_rewritten(db: TestDb)
 async fn concurrent_requests_with_one_expiring_cookie_keep_the_family_alive(db: TestDb) {
     let server = with_short_tokens(&db).await;
     let session = sign_up(&server, "ann@example.com").await;
-    let cookie = format!(
-        "sb-127-auth-token=base64-{}",
-        URL_SAFE_NO_PAD.encode(session.to_string())
-    );
+    let cookie = session_cookie(&session);
     let requests = (0..8).map(|_| me(&server, |r| r.header("cookie", cookie.clone())));
     let mut refresh_tokens = std::collections::HashSet::new();
     for res in futures_util::future::join_all(requests).await {
@@ -515,10 +481,7 @@ async fn an_app_nested_with_into_router_also_rewrites_a_refreshed_cookie() {
         .merge(app.into_router());
     let server = TestServer::spawn(outer).await;
     let session = sign_up(&server, "ann@example.com").await;
-    let cookie = format!(
-        "sb-127-auth-token=base64-{}",
-        URL_SAFE_NO_PAD.encode(session.to_string())
-    );
+    let cookie = session_cookie(&session);
     let res = me(&server, |r| r.header("cookie", cookie)).await;
     assert_eq!(res.status(), 200);
     assert!(

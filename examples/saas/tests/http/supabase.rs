@@ -13,7 +13,7 @@ use routekit_auth::{AuthConfig, AuthService, SupabaseAuth, SupabaseConfig};
 use routekit_test::{TestDb, TestServer, on_both_databases};
 use serde_json::{Value, json};
 
-use crate::helpers::assert_error;
+use crate::helpers::{PASSWORD, assert_error, me, session_cookie as cookie, token};
 
 on_both_databases!(
     jwks_tokens_are_verified_locally_and_the_project_is_asked_once_per_token,
@@ -25,7 +25,6 @@ on_both_databases!(
     an_expiring_cookie_is_refreshed_by_the_project,
 );
 
-const PASSWORD: &str = "correct horse battery staple";
 const LEGACY_SECRET: &str = "super-secret-jwt-token-with-at-least-32-characters-long";
 
 /// The "hosted" project, with counts of the calls the app makes to it.
@@ -76,26 +75,11 @@ impl Project {
     }
 
     async fn sign_up(&self, email: &str) -> Value {
-        let res = reqwest::Client::new()
-            .post(self.server.url("/auth/v1/signup"))
-            .header("x-supabase-api-version", "2024-01-01")
-            .json(&json!({"email": email, "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200);
-        res.json().await.unwrap()
+        crate::helpers::sign_up(&self.server.url(""), email).await
     }
 
     async fn sign_in(&self, email: &str) -> Value {
-        let res = reqwest::Client::new()
-            .post(self.server.url("/auth/v1/token?grant_type=password"))
-            .json(&json!({"email": email, "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200);
-        res.json().await.unwrap()
+        crate::helpers::sign_in(&self.server.url(""), email).await
     }
 }
 
@@ -104,31 +88,6 @@ async fn app(project: SupabaseConfig, sessions: SessionConfig) -> TestServer {
     let app = saas::routes_only(&saas::Config::default())
         .supabase_with(SupabaseAuth::new(project).unwrap(), sessions);
     TestServer::spawn(app.into_service()).await
-}
-
-async fn me(
-    app: &TestServer,
-    req: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
-) -> reqwest::Response {
-    req(reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .get(app.url("/api/me")))
-    .send()
-    .await
-    .unwrap()
-}
-
-fn token(session: &Value) -> String {
-    session["access_token"].as_str().unwrap().to_owned()
-}
-
-fn cookie(session: &Value) -> String {
-    format!(
-        "sb-127-auth-token=base64-{}",
-        URL_SAFE_NO_PAD.encode(session.to_string())
-    )
 }
 
 async fn jwks_tokens_are_verified_locally_and_the_project_is_asked_once_per_token(db: TestDb) {
