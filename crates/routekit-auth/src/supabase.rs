@@ -363,11 +363,13 @@ impl SupabaseAuth {
             .method(method)
             .uri(url)
             .header("apikey", &config.api_key)
-            .header("x-supabase-api-version", crate::API_VERSION)
-            .header(
-                http::header::AUTHORIZATION,
-                format!("Bearer {}", bearer.unwrap_or(&config.api_key)),
-            );
+            .header("x-supabase-api-version", crate::API_VERSION);
+        // The user's token; else the key, but only a legacy JWT key: the new publishable
+        // keys (`sb_publishable_…`) must not be sent as a Bearer token.
+        let legacy_key = config.api_key.split('.').count() == 3;
+        if let Some(token) = bearer.or(legacy_key.then_some(config.api_key.as_str())) {
+            req = req.header(http::header::AUTHORIZATION, format!("Bearer {token}"));
+        }
         if json.is_some() {
             req = req.header(http::header::CONTENT_TYPE, "application/json");
         }

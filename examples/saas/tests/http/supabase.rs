@@ -2,8 +2,8 @@
 //! is a second routekit auth server on its own port, reached over HTTP as a hosted Supabase
 //! project would be.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine;
@@ -27,12 +27,17 @@ on_both_databases!(
 
 const LEGACY_SECRET: &str = "super-secret-jwt-token-with-at-least-32-characters-long";
 
+/// A request's `apikey` and `Authorization` headers.
+type KeyHeaders = (String, Option<String>);
+
 /// The "hosted" project, with counts of the calls the app makes to it.
 struct Project {
     server: TestServer,
     auth: AuthService,
     user_calls: Arc<AtomicUsize>,
     jwks_calls: Arc<AtomicUsize>,
+    /// The `apikey` and `Authorization` headers of each JWKS request.
+    jwks_headers: Arc<Mutex<Vec<KeyHeaders>>>,
 }
 
 async fn project(db: &TestDb, configure: impl FnOnce(AuthConfig) -> AuthConfig) -> Project {
@@ -47,16 +52,36 @@ async fn project_on(
     // Its tokens name it as their issuer, as https://<ref>.supabase.co/auth/v1 does.
     let config = configure(AuthConfig::new(db.url()).with_site_url(reserved.url("")));
     let auth = AuthService::start(config).await.unwrap();
-    let (user_calls, jwks_calls) = (Arc::default(), Arc::default());
+    let (user_calls, jwks_calls, jwks_headers) = (Arc::default(), Arc::default(), Arc::default());
     let counted = {
-        let (user_calls, jwks_calls): (Arc<AtomicUsize>, Arc<AtomicUsize>) =
-            (Arc::clone(&user_calls), Arc::clone(&jwks_calls));
+        let (user_calls, jwks_calls, jwks_headers): (
+            Arc<AtomicUsize>,
+            Arc<AtomicUsize>,
+            Arc<Mutex<Vec<_>>>,
+        ) = (
+            Arc::clone(&user_calls),
+            Arc::clone(&jwks_calls),
+            Arc::clone(&jwks_headers),
+        );
         move |req: routekit::axum::extract::Request| {
-            match req.uri().path() {
-                "/auth/v1/user" => user_calls.fetch_add(1, Ordering::SeqCst),
-                "/auth/v1/.well-known/jwks.json" => jwks_calls.fetch_add(1, Ordering::SeqCst),
-                _ => 0,
+            let header = |name: &str| {
+                req.headers()
+                    .get(name)
+                    .map(|v| v.to_str().unwrap().to_owned())
             };
+            match req.uri().path() {
+                "/auth/v1/user" => {
+                    user_calls.fetch_add(1, Ordering::SeqCst);
+                }
+                "/auth/v1/.well-known/jwks.json" => {
+                    jwks_calls.fetch_add(1, Ordering::SeqCst);
+                    jwks_headers.lock().unwrap().push((
+                        header("apikey").unwrap_or_default(),
+                        header("authorization"),
+                    ));
+                }
+                _ => {}
+            }
             req
         }
     };
@@ -66,6 +91,7 @@ async fn project_on(
         auth,
         user_calls,
         jwks_calls,
+        jwks_headers,
     }
 }
 
@@ -104,6 +130,12 @@ async fn jwks_tokens_are_verified_locally_and_the_project_is_asked_once_per_toke
     let res = me(&app, |r| r.header("cookie", cookie(&session))).await;
     assert_eq!(res.status(), 200);
     assert_eq!(project.jwks_calls.load(Ordering::SeqCst), 1, "JWKS cached");
+    // The key goes in `apikey`; a key that is not a JWT (a publishable key) is never sent as
+    // a Bearer token.
+    assert_eq!(
+        *project.jwks_headers.lock().unwrap(),
+        [("anon-key".to_owned(), None)]
+    );
     assert_eq!(
         project.user_calls.load(Ordering::SeqCst),
         1,
