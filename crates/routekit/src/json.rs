@@ -47,6 +47,11 @@ impl<T: DeserializeOwned> Json<T> {
     /// assert_eq!(err.code(), "invalid_json");
     /// ```
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ApiError> {
+        // The common case first, at serde_json's full speed; the error path parses again,
+        // tracking where it failed.
+        if let Ok(value) = serde_json::from_slice(bytes) {
+            return Ok(Json(value));
+        }
         let mut de = serde_json::Deserializer::from_slice(bytes);
         let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
@@ -132,6 +137,13 @@ pub(crate) fn unsupported_media_type(expected: &'static str) -> ApiError {
 
 /// `application/json`, `application/json; charset=utf-8`, `application/vnd.api+json`, …
 fn is_json(headers: &HeaderMap) -> bool {
+    // The common case without parsing: exactly `application/json`.
+    if headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"application/json"))
+    {
+        return true;
+    }
     content_type(headers).is_some_and(|mime| {
         mime.type_() == mime::APPLICATION
             && (mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
