@@ -100,7 +100,7 @@ pub enum JwtError {
 #[derive(Serialize, Deserialize)]
 pub(crate) struct Header {
     pub(crate) alg: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) kid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     typ: Option<String>,
@@ -318,12 +318,14 @@ impl Keys {
     /// Signs `claims` with the active key (with HS256 when a legacy secret is configured).
     pub(crate) fn sign(&self, claims: &Claims) -> Result<String, AuthError> {
         if let Some(legacy) = &self.legacy {
-            let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
-            let payload =
-                URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).map_err(AuthError::internal)?);
-            let input = format!("{header}.{payload}");
-            let tag = ring::hmac::sign(legacy, input.as_bytes());
-            return Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref())));
+            let header = Header {
+                alg: "HS256".to_owned(),
+                kid: None,
+                typ: Some("JWT".to_owned()),
+            };
+            return compact(&header, claims, |input| {
+                ring::hmac::sign(legacy, input).as_ref().to_vec()
+            });
         }
         let set = self.inner.read().expect("key lock");
         let key = set
@@ -336,16 +338,10 @@ impl Keys {
             kid: Some(set.active.clone()),
             typ: Some("JWT".to_owned()),
         };
-        let header =
-            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).map_err(AuthError::internal)?);
-        let payload =
-            URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).map_err(AuthError::internal)?);
-        let input = format!("{header}.{payload}");
-        let signature: Signature = key.sign(input.as_bytes());
-        Ok(format!(
-            "{input}.{}",
-            URL_SAFE_NO_PAD.encode(signature.to_bytes())
-        ))
+        compact(&header, claims, |input| {
+            let signature: Signature = key.sign(input);
+            signature.to_bytes().to_vec()
+        })
     }
 
     /// Verifies a token's signature and its `exp`, `nbf`, `aud` and `iss`.
@@ -398,6 +394,20 @@ impl Keys {
         }
         self.reload().await.is_ok() && self.inner.read().expect("key lock").keys.contains_key(kid)
     }
+}
+
+/// `header.payload.signature`, each part unpadded base64url, signed by `sign` over the first
+/// two.
+fn compact(
+    header: &Header,
+    claims: &Claims,
+    sign: impl FnOnce(&[u8]) -> Vec<u8>,
+) -> Result<String, AuthError> {
+    let header = URL_SAFE_NO_PAD.encode(serde_json::to_vec(header).map_err(AuthError::internal)?);
+    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).map_err(AuthError::internal)?);
+    let input = format!("{header}.{payload}");
+    let signature = sign(input.as_bytes());
+    Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)))
 }
 
 /// The `kid` of a token's header, without verifying anything.

@@ -376,25 +376,26 @@ impl SupabaseAuth {
         let req = req
             .body(Full::new(Bytes::from(json.unwrap_or_default())))
             .map_err(|e| SupabaseError::Unavailable(format!("bad request to {url}: {e}")))?;
-        let unavailable = |e: String| SupabaseError::Unavailable(e);
         let work = async {
             let res = self
                 .0
                 .http
                 .request(req)
                 .await
-                .map_err(|e| unavailable(format!("{e}")))?;
+                .map_err(|e| SupabaseError::Unavailable(e.to_string()))?;
             let status = res.status().as_u16();
             let body = Limited::new(res.into_body(), MAX_BODY)
                 .collect()
                 .await
-                .map_err(|e| unavailable(format!("reading the response: {e}")))?
+                .map_err(|e| SupabaseError::Unavailable(format!("reading the response: {e}")))?
                 .to_bytes();
             Ok((status, body))
         };
         tokio::time::timeout(config.timeout, work)
             .await
-            .map_err(|_| unavailable(format!("no answer within {:?}", config.timeout)))?
+            .map_err(|_| {
+                SupabaseError::Unavailable(format!("no answer within {:?}", config.timeout))
+            })?
     }
 }
 

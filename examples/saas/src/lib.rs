@@ -48,11 +48,16 @@ impl Config {
     /// # Ok::<(), routekit_auth::AuthConfigError>(())
     /// ```
     pub fn from_env() -> Result<Self, AuthConfigError> {
+        // Supabase mode replaces the embedded server.
         let supabase = SupabaseConfig::from_env()?;
-        let auth = match std::env::var("ROUTEKIT_AUTH").as_deref().map(str::trim) {
-            _ if supabase.is_some() => None,
-            Ok("off" | "false" | "0") => None,
-            _ => Some(AuthConfig::from_env()?),
+        let auth_off = matches!(
+            std::env::var("ROUTEKIT_AUTH").as_deref().map(str::trim),
+            Ok("off" | "false" | "0")
+        );
+        let auth = if supabase.is_some() || auth_off {
+            None
+        } else {
+            Some(AuthConfig::from_env()?)
         };
         Ok(Config {
             webhook_secret: std::env::var("SAAS_WEBHOOK_SECRET")
