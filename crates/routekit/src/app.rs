@@ -301,11 +301,11 @@ impl App {
             // cookies it collected (a session refreshed on the server) onto the response.
             router = router.layer(axum::middleware::from_fn(
                 move |mut req: Request, next: axum::middleware::Next| {
-                    let scope = crate::session::SessionScope::new(sessions.clone());
-                    req.extensions_mut().insert(scope.clone());
+                    let context = crate::edge::RequestContext::new(None, Some(&sessions));
+                    req.extensions_mut().insert(context.clone());
                     async move {
                         let mut res = next.run(req).await;
-                        scope.apply(res.headers_mut());
+                        context.apply(res.headers_mut());
                         res
                     }
                 },

@@ -96,9 +96,44 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestId {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         parts
             .extensions
-            .get::<RequestId>()
-            .cloned()
+            .get::<RequestContext>()
+            .and_then(|context| context.0.id.clone())
             .ok_or_else(|| ApiError::internal("RequestId used outside a routekit app"))
+    }
+}
+
+/// What routekit gives each request, in one allocation and one extension: its id and, in an
+/// app with auth, its session scope. Every extension costs a boxed value and a slot in the
+/// request's map (which grows, and rehashes, at 4 and 8 entries), so routekit keeps to one.
+#[derive(Clone)]
+pub(crate) struct RequestContext(std::sync::Arc<ContextInner>);
+
+struct ContextInner {
+    /// `None` under [`App::into_router`](crate::App::into_router), which has no edge.
+    id: Option<RequestId>,
+    session: Option<crate::session::SessionScope>,
+}
+
+impl RequestContext {
+    pub(crate) fn new(id: Option<RequestId>, sessions: Option<&crate::session::Sessions>) -> Self {
+        RequestContext(std::sync::Arc::new(ContextInner {
+            id,
+            session: sessions.map(|s| crate::session::SessionScope::new(s.clone())),
+        }))
+    }
+
+    pub(crate) fn session(&self) -> Option<&crate::session::SessionScope> {
+        self.0.session.as_ref()
+    }
+
+    /// Puts what the request collected on its response: the id header, and any cookies.
+    pub(crate) fn apply(&self, headers: &mut http::HeaderMap) {
+        if let Some(id) = &self.0.id {
+            headers.insert(REQUEST_ID_HEADER, id.0.clone());
+        }
+        if let Some(session) = &self.0.session {
+            session.apply(headers);
+        }
     }
 }
 
@@ -197,20 +232,15 @@ where
             .then(|| (req.method().clone(), req.uri().clone(), Instant::now()));
         let span = tracing::info_span!(target: "routekit::request", "request", id = id.as_str());
 
-        let mut cookies = None;
+        let context = RequestContext::new(Some(id), self.sessions.as_ref());
         let state = if let Some(location) = trailing_slash_redirect(req.uri()) {
             State::Ready {
                 response: Some(redirect_308(location)),
             }
         } else {
-            req.extensions_mut().insert(id.clone());
+            req.extensions_mut().insert(context.clone());
             if let Some(extensions) = &self.extensions {
                 extensions.apply(req.extensions_mut());
-            }
-            if let Some(sessions) = &self.sessions {
-                let scope = crate::session::SessionScope::new(sessions.clone());
-                req.extensions_mut().insert(scope.clone());
-                cookies = Some(scope);
             }
             if let Some(peer) = self.peer {
                 req.extensions_mut()
@@ -229,10 +259,9 @@ where
         };
         EdgeFuture {
             state,
-            id,
+            context,
             log,
             span,
-            cookies,
         }
     }
 }
@@ -242,10 +271,9 @@ pin_project_lite::pin_project! {
     pub struct EdgeFuture<F> {
         #[pin]
         state: State<F>,
-        id: RequestId,
+        context: RequestContext,
         log: Option<(Method, Uri, Instant)>,
         span: tracing::Span,
-        cookies: Option<crate::session::SessionScope>,
     }
 }
 
@@ -274,12 +302,7 @@ where
             },
             StateProj::Ready { response } => response.take().expect("polled after completion"),
         };
-        response
-            .headers_mut()
-            .insert(REQUEST_ID_HEADER, this.id.0.clone());
-        if let Some(cookies) = this.cookies.take() {
-            cookies.apply(response.headers_mut());
-        }
+        this.context.apply(response.headers_mut());
         if let Some((method, uri, start)) = this.log.take() {
             tracing::info!(
                 target: "routekit::request",

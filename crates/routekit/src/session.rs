@@ -493,29 +493,33 @@ fn credentials_from_cookies(
     })
 }
 
-/// What the edge service gives each request of an app with auth, in one allocation: the
-/// app's sessions, and the `Set-Cookie` values the request wants on its response (the session
-/// cookie rewritten after a server-side refresh).
-#[derive(Clone)]
-pub(crate) struct SessionScope(Arc<ScopeInner>);
-
-struct ScopeInner {
+/// The session part of a request's [`RequestContext`](crate::edge::RequestContext), in an
+/// app with auth: the app's sessions, and the `Set-Cookie` values the request wants on its
+/// response (the session cookie rewritten after a server-side refresh).
+pub(crate) struct SessionScope {
     sessions: Sessions,
     cookies: Mutex<Vec<HeaderValue>>,
 }
 
 impl SessionScope {
     pub(crate) fn new(sessions: Sessions) -> Self {
-        SessionScope(Arc::new(ScopeInner {
+        SessionScope {
             sessions,
             cookies: Mutex::new(Vec::new()),
-        }))
+        }
+    }
+
+    /// The scope of a request, when its app has auth.
+    fn of(parts: &Parts) -> Option<&SessionScope> {
+        parts
+            .extensions
+            .get::<crate::edge::RequestContext>()
+            .and_then(|context| context.session())
     }
 
     fn push(&self, cookie: String) {
         if let Ok(value) = HeaderValue::try_from(cookie) {
-            self.0
-                .cookies
+            self.cookies
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .push(value);
@@ -523,8 +527,7 @@ impl SessionScope {
     }
 
     pub(crate) fn apply(&self, headers: &mut HeaderMap) {
-        let cookies =
-            std::mem::take(&mut *self.0.cookies.lock().unwrap_or_else(|e| e.into_inner()));
+        let cookies = std::mem::take(&mut *self.cookies.lock().unwrap_or_else(|e| e.into_inner()));
         if cookies.is_empty() {
             return;
         }
@@ -563,10 +566,8 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthApi {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<SessionScope>()
-            .and_then(|scope| match &scope.0.sessions.0.backend {
+        SessionScope::of(parts)
+            .and_then(|scope| match &scope.sessions.0.backend {
                 Backend::Embedded(auth) => Some(AuthApi(auth.clone())),
                 Backend::Supabase(_) => None,
             })
@@ -684,13 +685,13 @@ async fn extract(parts: &Parts) -> Result<Option<Session>, Response> {
     if let Some(session) = parts.extensions.get::<Session>() {
         return Ok(Some(session.clone()));
     }
-    let Some(scope) = parts.extensions.get::<SessionScope>().cloned() else {
+    let Some(scope) = SessionScope::of(parts) else {
         return Err(
             ApiError::internal("Session used, but the app has no auth: call App::auth")
                 .into_response(),
         );
     };
-    let sessions = &scope.0.sessions;
+    let sessions = &scope.sessions;
     let Some(credentials) = credentials(&parts.headers, sessions.0.config.cookie_name.as_deref())
     else {
         return Ok(None);
@@ -733,13 +734,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         match extract(parts).await? {
             Some(session) => Ok(session),
-            None => {
-                let scope = parts.extensions.get::<SessionScope>().cloned();
-                Err(scope.map_or_else(
-                    || ApiError::internal("no auth configured").into_response(),
-                    |s| s.0.sessions.refuse(Refusal::Unauthenticated, parts),
-                ))
-            }
+            None => Err(SessionScope::of(parts).map_or_else(
+                || ApiError::internal("no auth configured").into_response(),
+                |s| s.sessions.refuse(Refusal::Unauthenticated, parts),
+            )),
         }
     }
 }
