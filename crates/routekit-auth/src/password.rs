@@ -65,11 +65,26 @@ pub(crate) fn hash(password: &str) -> Result<String, AuthError> {
     argon2()
         .hash_password_into(password.as_bytes(), &salt, &mut out)
         .map_err(|e| AuthError::internal(e.to_string()))?;
-    Ok(format!(
+    Ok(phc(&salt, &out))
+}
+
+fn phc(salt: &[u8], out: &[u8]) -> String {
+    format!(
         "$argon2id$v=19$m={M_COST},t={T_COST},p={P_COST}${}${}",
         STANDARD_NO_PAD.encode(salt),
         STANDARD_NO_PAD.encode(out)
-    ))
+    )
+}
+
+/// A hash that no password matches, verified at the same cost as a real one: sign-ins for
+/// unknown e-mails check it, so their timing does not tell which accounts exist. Its output is
+/// random bytes rather than a hash of anything, so making it costs no argon2 run (and no
+/// 19 MiB of memory at start-up); matching it would take a 256-bit preimage.
+pub(crate) fn decoy() -> Result<String, AuthError> {
+    let mut bytes = [0u8; SALT_LEN + HASH_LEN];
+    getrandom::fill(&mut bytes).map_err(|e| AuthError::internal(e.to_string()))?;
+    let (salt, out) = bytes.split_at(SALT_LEN);
+    Ok(phc(salt, out))
 }
 
 /// Whether `password` (normalised) matches `phc`, in constant time. Hashes written with other
@@ -126,6 +141,20 @@ mod tests {
             "$argon2i$v=19$m=8,t=1,p=1$AAAA$AAAA"
         ));
         assert!(!verify("x", "garbage"));
+    }
+
+    #[test]
+    fn the_decoy_costs_a_real_verification_and_matches_nothing() {
+        let decoy = decoy().unwrap();
+        let real = hash("correct horse battery").unwrap();
+        // Same algorithm and parameters, so `verify` runs argon2 in full on it.
+        let params = |phc: &str| phc.rsplitn(3, '$').nth(2).unwrap().to_owned();
+        assert_eq!(params(&decoy), params(&real));
+        assert_eq!(decoy.len(), real.len());
+        assert_ne!(decoy, super::decoy().unwrap(), "random");
+        for password in ["", "correct horse battery", "password"] {
+            assert!(!verify(password, &decoy));
+        }
     }
 
     #[test]

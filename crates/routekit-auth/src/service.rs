@@ -220,8 +220,7 @@ impl AuthService {
             .ok()
             .and_then(|k| k.try_into().ok())
             .ok_or_else(|| AuthError::internal("stored refresh-token key is malformed"))?;
-        let random = URL_SAFE_NO_PAD.encode(random_bytes::<24>()?);
-        let dummy_hash = blocking(move || password::hash(&random)).await??;
+        let dummy_hash = password::decoy()?;
         let secret_box = crate::mfa::SecretBox::load(&config)?;
         let limiter = crate::ratelimit::Limiter::new(config.rate_limits);
         Ok(AuthService {
