@@ -168,24 +168,15 @@ async fn run(rounds: u32, requests: u32) {
     let axum = routekit_bench::router();
 
     // A signed-in user and a CSRF cookie and token, from each server.
-    let mut signup = Probe::new(Method::POST, "/auth/v1/signup", StatusCode::OK)
+    let signup = Probe::new(Method::POST, "/auth/v1/signup", StatusCode::OK)
         .header(header::CONTENT_TYPE, "application/json")
-        .body(br#"{"email":"bench@example.com","password":"correct horse battery staple"}"#)
-        .request();
-    signup.extensions_mut().insert(axum::extract::ConnectInfo(
-        "127.0.0.1:40000"
-            .parse::<std::net::SocketAddr>()
-            .expect("an address"),
-    ));
-    let (_, _, body) = send(&routekit, signup).await;
+        .body(br#"{"email":"bench@example.com","password":"correct horse battery staple"}"#);
+    let (_, _, body) = send(&routekit, signup.request()).await;
     let jwt = json(&body)["access_token"]
         .as_str()
         .expect("an access token")
         .to_owned();
-    let (headers, body) = {
-        let (_, headers, body) = send(&routekit, Probe::get("/_routekit/csrf").request()).await;
-        (headers, body)
-    };
+    let (_, headers, body) = send(&routekit, Probe::get("/_routekit/csrf").request()).await;
     let (rk_cookie, rk_token) = csrf_pair(&headers, &body);
     let (_, _, body) = send(&axum, Probe::get("/bench/credentials").request()).await;
     let credentials = json(&body);
