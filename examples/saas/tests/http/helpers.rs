@@ -206,6 +206,18 @@ async fn auth_call(base: &str, path: &str, email: &str) -> Value {
     res.json().await.unwrap()
 }
 
+/// Signs every session of `access_token`'s user out on the auth server at `base`
+/// (`POST /auth/v1/logout?scope=global`), asserting the 204.
+pub(crate) async fn sign_out_everywhere(base: &str, access_token: &str) {
+    let res = reqwest::Client::new()
+        .post(format!("{base}/auth/v1/logout?scope=global"))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+}
+
 /// `GET /api/me` on `server`, shaped by `req` (credentials, headers); redirects not followed.
 pub(crate) async fn me(
     server: &TestServer,

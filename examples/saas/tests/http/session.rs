@@ -153,13 +153,7 @@ async fn a_signed_out_session_stops_working_at_once(db: TestDb) {
         200,
         "now cached"
     );
-    let out = reqwest::Client::new()
-        .post(server.url("/auth/v1/logout?scope=global"))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(out.status(), 204);
+    crate::helpers::sign_out_everywhere(&server.url(""), &t).await;
     assert_error(
         me(&server, |r| r.bearer_auth(&t)).await,
         401,
@@ -191,13 +185,7 @@ async fn a_session_signed_out_on_another_instance_stops_within_the_recheck_inter
         200,
         "cached on b"
     );
-    let out = reqwest::Client::new()
-        .post(a.url("/auth/v1/logout?scope=global"))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(out.status(), 204);
+    crate::helpers::sign_out_everywhere(&a.url(""), &t).await;
     assert_error(me(&a, |r| r.bearer_auth(&t)).await, 401, "unauthenticated").await;
     let took = crate::helpers::refused_within(std::time::Duration::from_millis(1300), || {
         me(&b, |r| r.bearer_auth(&t))

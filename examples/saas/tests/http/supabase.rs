@@ -303,13 +303,7 @@ async fn a_session_signed_out_at_the_project_stops_working(db: TestDb) {
         me(&app, |r| r.bearer_auth(token(&session))).await.status(),
         200
     );
-    let out = reqwest::Client::new()
-        .post(project.server.url("/auth/v1/logout?scope=global"))
-        .bearer_auth(token(&session))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(out.status(), 204);
+    crate::helpers::sign_out_everywhere(&project.server.url(""), &token(&session)).await;
     // The app learns of it when its cached answer is rechecked: within `recheck_after`.
     let took =
         crate::helpers::refused_within(Duration::from_millis(300) + Duration::from_secs(1), || {
