@@ -13,7 +13,7 @@ use serde::Deserialize;
 ///     .with_jwt_exp(std::time::Duration::from_secs(900));
 /// assert_eq!(config.issuer(), "https://app.example.com/auth/v1");
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct AuthConfig {
     /// `DATABASE_URL`: `sqlite://…` (default `sqlite://data/auth.db`) or `postgres://…`.
@@ -53,9 +53,84 @@ pub struct AuthConfig {
     /// Rate limits; `ROUTEKIT_AUTH_RATE_LIMIT_TOKEN`, `…_SIGNUP`, `…_USER` (per 5 minutes) and
     /// `…_MFA` (per minute) set the counts, 0 turns one off.
     pub rate_limits: crate::ratelimit::RateLimits,
-    /// `ROUTEKIT_AUTH_RATE_LIMIT_HEADER`: a header set by a trusted proxy whose first value is
-    /// the client IP (`X-Forwarded-For`). Unset, the connection's peer address is used.
+    /// `ROUTEKIT_AUTH_RATE_LIMIT_HEADER`: a header to which trusted proxies append the address
+    /// they saw (`X-Forwarded-For`). It is read only on connections from
+    /// [`trusted_proxies`](Self::trusted_proxies), and the client is the right-most address in
+    /// it that is not a trusted proxy: what a client writes to the left is never a key.
+    /// Unset, the connection's peer address is used.
     pub rate_limit_header: Option<String>,
+    /// `ROUTEKIT_AUTH_TRUSTED_PROXIES`: the networks (CIDR, comma-separated) whose connections
+    /// may set the rate-limit header, and whose hops in it are skipped. Default: loopback,
+    /// private, link-local and unique-local networks, where a proxy of the same deployment
+    /// sits.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `ROUTEKIT_AUTH_HASH_CONCURRENCY`: argon2 runs at a time (each takes 19 MiB, kept and
+    /// reused); default twice the number of cores.
+    pub hash_concurrency: usize,
+    /// `ROUTEKIT_AUTH_HASH_QUEUE`: password checks that may wait for a slot; beyond them a
+    /// sign-in is answered 503 `over_capacity` with `Retry-After`. Default four per slot.
+    pub hash_queue: usize,
+}
+
+impl std::fmt::Debug for AuthConfig {
+    /// The keys and secrets print as `[redacted]`, and so does a password in the database URL.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |set: bool| if set { Some("[redacted]") } else { None };
+        f.debug_struct("AuthConfig")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("site_url", &self.site_url)
+            .field("jwt_exp", &self.jwt_exp)
+            .field("disable_signup", &self.disable_signup)
+            .field("autoconfirm", &self.autoconfirm)
+            .field("password_min_length", &self.password_min_length)
+            .field("refresh_reuse_interval", &self.refresh_reuse_interval)
+            .field("encryption_key", &redacted(self.encryption_key.is_some()))
+            .field("signing_key", &redacted(self.signing_key.is_some()))
+            .field("jwt_secret", &redacted(self.jwt_secret.is_some()))
+            .field("mfa_bind_ip", &self.mfa_bind_ip)
+            .field("rate_limits", &self.rate_limits)
+            .field("rate_limit_header", &self.rate_limit_header)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("hash_concurrency", &self.hash_concurrency)
+            .field("hash_queue", &self.hash_queue)
+            .finish()
+    }
+}
+
+/// `scheme://user:[redacted]@host/…`: the URL with its password (and any `password=` query
+/// parameter) hidden.
+pub(crate) fn redact_url(url: &str) -> String {
+    let mut out = url.to_owned();
+    if let Some((scheme, rest)) = url.split_once("://") {
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let authority = &rest[..authority_end];
+        if let Some((userinfo, host)) = authority.rsplit_once('@') {
+            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+            let hidden = if userinfo.contains(':') {
+                format!("{user}:[redacted]")
+            } else {
+                user.to_owned()
+            };
+            out = format!("{scheme}://{hidden}@{host}{}", &rest[authority_end..]);
+        }
+    }
+    if let Some((base, query)) = out.clone().split_once('?') {
+        let query: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=[redacted]"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out = format!("{base}?{}", query.join("&"));
+    }
+    out
+}
+
+/// Twice the cores: hashing is CPU-bound, and a second slot per core keeps a core busy while
+/// the other's task is being scheduled.
+fn default_hash_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get() * 2)
 }
 
 /// File and environment keys, all optional.
@@ -111,6 +186,12 @@ impl AuthConfig {
             mfa_bind_ip: true,
             rate_limits: crate::ratelimit::RateLimits::default(),
             rate_limit_header: None,
+            trusted_proxies: crate::client::parse_networks(
+                &crate::client::DEFAULT_TRUSTED_PROXIES.join(","),
+            )
+            .expect("the default networks parse"),
+            hash_concurrency: default_hash_concurrency(),
+            hash_queue: default_hash_concurrency() * 4,
         }
     }
 
@@ -211,6 +292,40 @@ impl AuthConfig {
             }
         }
         config.rate_limit_header = var("ROUTEKIT_AUTH_RATE_LIMIT_HEADER").filter(|h| !h.is_empty());
+        if let Some(header) = &config.rate_limit_header {
+            if http::HeaderName::try_from(header.trim()).is_err() {
+                return Err(AuthConfigError::Variable {
+                    name: "ROUTEKIT_AUTH_RATE_LIMIT_HEADER",
+                    expected: "a header name",
+                });
+            }
+        }
+        if let Some(list) = var("ROUTEKIT_AUTH_TRUSTED_PROXIES") {
+            config.trusted_proxies =
+                crate::client::parse_networks(&list).ok_or(AuthConfigError::Variable {
+                    name: "ROUTEKIT_AUTH_TRUSTED_PROXIES",
+                    expected: "a comma-separated list of networks (10.0.0.0/8) or addresses",
+                })?;
+        }
+        let positive = |name: &'static str| -> Result<Option<usize>, AuthConfigError> {
+            var(name)
+                .map(|v| {
+                    v.trim().parse::<usize>().ok().filter(|n| *n > 0).ok_or(
+                        AuthConfigError::Variable {
+                            name,
+                            expected: "a positive number",
+                        },
+                    )
+                })
+                .transpose()
+        };
+        if let Some(n) = positive("ROUTEKIT_AUTH_HASH_CONCURRENCY")? {
+            config.hash_concurrency = n;
+            config.hash_queue = n * 4;
+        }
+        if let Some(n) = positive("ROUTEKIT_AUTH_HASH_QUEUE")? {
+            config.hash_queue = n;
+        }
         // The key is a secret: from the environment only, never from the config file.
         config.encryption_key = var("ROUTEKIT_AUTH_ENCRYPTION_KEY").filter(|k| !k.is_empty());
         config.signing_key = var("ROUTEKIT_AUTH_SIGNING_KEY").filter(|k| !k.is_empty());
@@ -247,6 +362,32 @@ impl AuthConfig {
     /// Sets the rate limits.
     pub fn with_rate_limits(mut self, limits: crate::ratelimit::RateLimits) -> Self {
         self.rate_limits = limits;
+        self
+    }
+
+    /// Reads the client address from `header` (e.g. `X-Forwarded-For`) on connections from
+    /// trusted proxies (see [`AuthConfig::rate_limit_header`]).
+    ///
+    /// ```
+    /// let config = routekit_auth::AuthConfig::new("sqlite://data/auth.db")
+    ///     .with_rate_limit_header("x-forwarded-for");
+    /// assert_eq!(config.rate_limit_header.as_deref(), Some("x-forwarded-for"));
+    /// ```
+    pub fn with_rate_limit_header(mut self, header: impl Into<String>) -> Self {
+        self.rate_limit_header = Some(header.into());
+        self
+    }
+
+    /// At most `concurrency` password hashes at a time and `queue` waiting (see
+    /// [`AuthConfig::hash_concurrency`]).
+    ///
+    /// ```
+    /// let config = routekit_auth::AuthConfig::new("sqlite://data/auth.db").with_hashing(2, 8);
+    /// assert_eq!((config.hash_concurrency, config.hash_queue), (2, 8));
+    /// ```
+    pub fn with_hashing(mut self, concurrency: usize, queue: usize) -> Self {
+        self.hash_concurrency = concurrency.max(1);
+        self.hash_queue = queue;
         self
     }
 
@@ -298,6 +439,50 @@ mod tests {
         assert_eq!(config.issuer(), "https://a.example.com/auth/v1");
         assert!(!config.autoconfirm);
         assert_eq!(config.database_url, "sqlite://data/auth.db");
+    }
+
+    #[test]
+    fn debug_output_redacts_keys_secrets_and_the_database_password() {
+        let mut config = AuthConfig::new(
+            "postgres://app:hunter2secret@db.internal:5432/auth?sslmode=require&password=hunter3",
+        )
+        .with_jwt_secret("a legacy secret of at least 32 characters");
+        config.encryption_key = Some("ENCRYPTIONKEYVALUE".into());
+        config.signing_key = Some("SIGNINGKEYVALUE".into());
+        let printed = format!("{config:?}");
+        for secret in [
+            "hunter2secret",
+            "hunter3",
+            "legacy secret",
+            "ENCRYPTIONKEYVALUE",
+            "SIGNINGKEYVALUE",
+        ] {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
+        assert!(printed.contains("postgres://app:[redacted]@db.internal:5432/auth"));
+        assert!(printed.contains("sslmode=require"));
+        assert_eq!(redact_url("sqlite://data/auth.db"), "sqlite://data/auth.db");
+        assert_eq!(redact_url("postgres://app@h/db"), "postgres://app@h/db");
+    }
+
+    #[test]
+    fn proxy_and_hashing_settings_are_read_and_checked() {
+        let config = AuthConfig::from_vars(|name| match name {
+            "ROUTEKIT_AUTH_TRUSTED_PROXIES" => Some("10.0.0.0/8, 192.0.2.1".into()),
+            "ROUTEKIT_AUTH_HASH_CONCURRENCY" => Some("3".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(config.trusted_proxies.len(), 2);
+        assert_eq!((config.hash_concurrency, config.hash_queue), (3, 12));
+        for (name, value) in [
+            ("ROUTEKIT_AUTH_TRUSTED_PROXIES", "10.0.0.0/99"),
+            ("ROUTEKIT_AUTH_HASH_CONCURRENCY", "0"),
+            ("ROUTEKIT_AUTH_RATE_LIMIT_HEADER", "x forwarded"),
+        ] {
+            let err = AuthConfig::from_vars(|n| (n == name).then(|| value.to_owned())).unwrap_err();
+            assert!(err.to_string().starts_with(name), "{err}");
+        }
     }
 
     #[test]

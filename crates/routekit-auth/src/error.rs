@@ -35,6 +35,14 @@ pub enum AuthError {
         /// Seconds until a retry can succeed.
         retry_after: u64,
     },
+    /// Every password hashing slot is taken and the queue is full: 503 `over_capacity` with
+    /// `Retry-After`. Hashing is bounded so that a flood of sign-ins cannot take the server's
+    /// memory (19 MiB per hash).
+    #[error("the server is busy hashing passwords")]
+    Busy {
+        /// Seconds after which a retry is likely to get a slot.
+        retry_after: u64,
+    },
     /// The database cannot be reached: 503, and the service recovers when it returns.
     #[error("the auth database is unavailable")]
     Unavailable(#[source] sqlx::Error),
@@ -90,7 +98,7 @@ impl AuthError {
         match self {
             AuthError::Api { status, .. } => *status,
             AuthError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AuthError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AuthError::Busy { .. } | AuthError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AuthError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -100,8 +108,25 @@ impl AuthError {
         match self {
             AuthError::Api { code, .. } => code,
             AuthError::RateLimited { .. } => "over_request_rate_limit",
+            AuthError::Busy { .. } => "over_capacity",
             AuthError::Unavailable(_) => "unavailable",
             AuthError::Internal(_) => "unexpected_failure",
+        }
+    }
+
+    /// Seconds to wait before retrying, for a rate limit or a busy server (`Retry-After`).
+    ///
+    /// ```
+    /// let e = routekit_auth::AuthError::RateLimited { retry_after: 7 };
+    /// assert_eq!(e.retry_after(), Some(7));
+    /// assert_eq!(routekit_auth::AuthError::invalid_credentials().retry_after(), None);
+    /// ```
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AuthError::RateLimited { retry_after } | AuthError::Busy { retry_after } => {
+                Some(*retry_after)
+            }
+            _ => None,
         }
     }
 

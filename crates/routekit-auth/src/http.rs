@@ -15,8 +15,9 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use crate::client::Client;
 use crate::error::AuthError;
-use crate::ratelimit::Bucket;
+use crate::ratelimit::{Bucket, Key};
 use crate::service::{AuthService, SignOutScope, SignUp, UserUpdate};
 
 /// The API version supabase-js sends and routekit answers with.
@@ -69,6 +70,7 @@ impl IntoResponse for AuthError {
         let message = match &self {
             AuthError::Api { message, .. } => message.to_string(),
             AuthError::RateLimited { .. } => "Request rate limit reached".to_owned(),
+            AuthError::Busy { .. } => "The server is busy; try again shortly".to_owned(),
             AuthError::Unavailable(source) => {
                 tracing::error!(target: "routekit::auth", error = %source, "auth database unavailable");
                 "The auth service is temporarily unavailable".to_owned()
@@ -82,10 +84,7 @@ impl IntoResponse for AuthError {
             AuthError::Api { weak_password, .. } => weak_password.clone(),
             _ => Vec::new(),
         };
-        let retry_after = match &self {
-            AuthError::RateLimited { retry_after } => Some(*retry_after),
-            _ => None,
-        };
+        let retry_after = self.retry_after();
         let mut res = status.into_response();
         res.extensions_mut().insert(Rendered {
             status,
@@ -208,10 +207,9 @@ struct Credentials {
 
 async fn signup(
     State(auth): State<AuthService>,
-    ClientIp(ip): ClientIp,
+    ClientOf(client): ClientOf,
     bytes: Bytes,
 ) -> Result<Response, AuthError> {
-    auth.limit(Bucket::Signup, &ip)?;
     let creds: Credentials = body(&bytes)?;
     if creds.phone.as_deref().is_some_and(|p| !p.is_empty()) {
         return Err(AuthError::api(
@@ -224,7 +222,7 @@ async fn signup(
         .email
         .ok_or_else(|| AuthError::validation("To signup, please provide your email"))?;
     let password = creds.password.unwrap_or_default();
-    match auth.sign_up(&email, &password, creds.data).await? {
+    match auth.sign_up(&client, &email, &password, creds.data).await? {
         SignUp::Session(session) => Ok(json_response(StatusCode::OK, &session.to_json())),
         SignUp::User(user) => Ok(json_response(StatusCode::OK, &user.to_json(&[]))),
     }
@@ -245,10 +243,9 @@ struct RefreshBody {
 async fn token(
     State(auth): State<AuthService>,
     Query(query): Query<GrantQuery>,
-    ClientIp(ip): ClientIp,
+    ClientOf(client): ClientOf,
     bytes: Bytes,
 ) -> Result<Response, AuthError> {
-    auth.limit(Bucket::Token, &ip)?;
     let session = match query.grant_type.as_str() {
         "password" => {
             let creds: Credentials = body(&bytes)?;
@@ -256,12 +253,17 @@ async fn token(
                 return Err(AuthError::invalid_credentials());
             }
             auth.sign_in_with_password(
+                &client,
                 creds.email.as_deref().unwrap_or_default(),
                 creds.password.as_deref().unwrap_or_default(),
             )
             .await?
         }
         "refresh_token" => {
+            // The service limits sign-ins itself; refreshes share GoTrue's token limit here.
+            if let Some(ip) = client.ip() {
+                auth.limit(Bucket::Token, Key::ip(ip))?;
+            }
             let body: RefreshBody = body(&bytes)?;
             let token = body
                 .refresh_token
@@ -334,11 +336,10 @@ struct UserBody {
 
 async fn put_user(
     State(auth): State<AuthService>,
-    ClientIp(ip): ClientIp,
+    ClientOf(client): ClientOf,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, AuthError> {
-    auth.limit(Bucket::User, &ip)?;
     let (_, claims) = auth.authenticate(bearer(&headers)?).await?;
     let body: UserBody = body(&bytes)?;
     if body.app_metadata.is_some() {
@@ -360,46 +361,26 @@ async fn put_user(
         password: body.password.filter(|p| !p.is_empty()),
         data: body.data,
     };
-    let user = auth.update_user(&claims, update).await?;
+    let user = auth.update_user(&client, &claims, update).await?;
     let factors = auth.factors(&user.id).await?;
     Ok(json_response(StatusCode::OK, &user.to_json(&factors)))
 }
 
-/// The client's IP: the first value of the configured proxy header, else the connection's
-/// peer (`unknown` where the server records none).
-fn client_ip(auth: &AuthService, parts: &http::request::Parts) -> String {
-    if let Some(name) = &auth.config().rate_limit_header {
-        if let Some(first) = parts
-            .headers
-            .get(name.as_str())
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-        {
-            return first.to_owned();
-        }
-    }
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(
-            || "unknown".to_owned(),
-            |ConnectInfo(addr)| addr.ip().to_string(),
-        )
-}
+/// The request's client (see [`AuthService::client`]), as an extractor.
+struct ClientOf(Client);
 
-/// The request's client IP, as an extractor.
-struct ClientIp(String);
-
-impl axum::extract::FromRequestParts<AuthService> for ClientIp {
+impl axum::extract::FromRequestParts<AuthService> for ClientOf {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(
         parts: &mut http::request::Parts,
         auth: &AuthService,
     ) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(client_ip(auth, parts)))
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip());
+        Ok(ClientOf(auth.client(&parts.headers, peer)))
     }
 }
 
@@ -448,13 +429,11 @@ async fn enroll(
 async fn challenge(
     State(auth): State<AuthService>,
     Path(id): Path<String>,
-    ClientIp(ip): ClientIp,
+    ClientOf(client): ClientOf,
     headers: HeaderMap,
 ) -> Result<Response, AuthError> {
-    auth.limit(Bucket::Challenge, &ip)?;
     let (_, claims) = auth.authenticate(bearer(&headers)?).await?;
-    auth.limit(Bucket::Challenge, &format!("user:{}", claims.sub))?;
-    let challenge = auth.challenge(&claims, &id, &ip).await?;
+    let challenge = auth.challenge(&client, &claims, &id).await?;
     Ok(json_response(
         StatusCode::OK,
         &json!({ "id": challenge.id, "type": "totp", "expires_at": challenge.expires_at }),
@@ -472,20 +451,18 @@ struct VerifyBody {
 async fn verify(
     State(auth): State<AuthService>,
     Path(id): Path<String>,
-    ClientIp(ip): ClientIp,
+    ClientOf(client): ClientOf,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, AuthError> {
-    auth.limit(Bucket::Verify, &ip)?;
     let (_, claims) = auth.authenticate(bearer(&headers)?).await?;
-    auth.limit(Bucket::Verify, &format!("user:{}", claims.sub))?;
     let body: VerifyBody = body(&bytes)?;
     let challenge_id = body
         .challenge_id
         .ok_or_else(|| AuthError::validation("challenge_id is required"))?;
     let code = body.code.unwrap_or_default();
     let session = auth
-        .verify_totp(&claims, &id, &challenge_id, &code, &ip)
+        .verify_totp(&client, &claims, &id, &challenge_id, &code)
         .await?;
     Ok(json_response(StatusCode::OK, &session.to_json()))
 }

@@ -15,6 +15,7 @@
 //! # Ok(()) }
 //! ```
 
+mod client;
 mod config;
 mod error;
 mod http;
@@ -27,6 +28,7 @@ mod store;
 mod supabase;
 mod user;
 
+pub use client::Client;
 pub use config::{AuthConfig, AuthConfigError};
 pub use error::AuthError;
 pub use http::{API_VERSION, bearer_token, router};

@@ -13,9 +13,11 @@ use serde_json::{Value, json};
 use sha1::Sha1;
 use subtle::ConstantTimeEq;
 
+use crate::client::Client;
 use crate::config::AuthConfig;
 use crate::error::{AuthError, unless_conflict};
 use crate::jwt::{Amr, Claims};
+use crate::ratelimit::{Bucket, Key};
 use crate::service::{AuthService, Session, random_bytes};
 use crate::user::rfc3339;
 
@@ -27,6 +29,22 @@ pub(crate) const CHALLENGE_TTL: i64 = 300;
 const UNVERIFIED_TTL: i64 = 300;
 /// Most factors a user may have.
 const MAX_FACTORS: i64 = 10;
+/// Failed codes in a row after which a factor is locked.
+const MAX_FAILED_CODES: i64 = 5;
+/// The first lock, in seconds; each further failure doubles it, up to [`MAX_LOCK`].
+const FIRST_LOCK: i64 = 30;
+/// The longest lock, in seconds.
+const MAX_LOCK: i64 = 15 * 60;
+/// Longest friendly name and issuer, in bytes: the `otpauth://` URI must fit in a QR code.
+const MAX_NAME_BYTES: usize = 128;
+
+/// How long a factor stays locked after its `failures`-th failed code in a row: nothing
+/// before [`MAX_FAILED_CODES`], then 30 s, 60 s, 120 s, … up to 15 minutes. Five guesses per
+/// lock make a six-digit code (three valid at a time) a matter of years, not hours.
+fn lock_secs(failures: i64) -> Option<i64> {
+    let over = failures - MAX_FAILED_CODES;
+    (over >= 0).then(|| (FIRST_LOCK << over.min(10)).min(MAX_LOCK))
+}
 
 /// The key TOTP secrets are encrypted with before they reach the database
 /// (XChaCha20-Poly1305, the factor id as associated data, so a ciphertext cannot be moved to
@@ -293,6 +311,8 @@ struct ChallengeRow {
     created_at: i64,
     verified_at: Option<i64>,
     secret: String,
+    failed_attempts: i64,
+    locked_until: Option<i64>,
 }
 
 impl AuthService {
@@ -357,6 +377,22 @@ impl AuthService {
         friendly_name: Option<&str>,
         issuer: Option<&str>,
     ) -> Result<Enrollment, AuthError> {
+        let friendly_name = friendly_name.unwrap_or_default();
+        let issuer = issuer.filter(|i| !i.is_empty());
+        // Everything that can refuse the request is checked before any row is written.
+        if friendly_name.len() > MAX_NAME_BYTES || issuer.is_some_and(|i| i.len() > MAX_NAME_BYTES)
+        {
+            return Err(AuthError::validation(format!(
+                "friendly_name and issuer cannot be longer than {MAX_NAME_BYTES} bytes"
+            )));
+        }
+        if friendly_name.chars().any(char::is_control)
+            || issuer.is_some_and(|i| i.chars().any(char::is_control))
+        {
+            return Err(AuthError::validation(
+                "friendly_name and issuer cannot contain control characters",
+            ));
+        }
         let pool = &self.inner.store.pool;
         let now = crate::now();
         let user = self.user(&claims.sub).await?.ok_or_else(not_found)?;
@@ -386,7 +422,23 @@ impl AuthService {
         }
         let id = uuid::Uuid::new_v4().to_string();
         let secret = random_bytes::<20>()?;
-        let friendly_name = friendly_name.unwrap_or_default().to_owned();
+        let issuer = match issuer {
+            Some(issuer) => issuer.to_owned(),
+            None => site_host(&self.inner.config.site_url),
+        };
+        let encoded = base32(&secret);
+        let uri = format!(
+            "otpauth://totp/{}:{}?secret={encoded}&issuer={}&algorithm=SHA1&digits=6&period=30",
+            percent(&issuer),
+            percent(&user.email),
+            percent(&issuer),
+        );
+        let qr_code = qrcode::QrCode::new(uri.as_bytes())
+            .map_err(|_| AuthError::validation("friendly_name or issuer is too long"))?
+            .render::<qrcode::render::svg::Color<'_>>()
+            .min_dimensions(200, 200)
+            .build();
+        let sealed = self.inner.secret_box.seal(&id, &secret)?;
         let inserted = sqlx::query(
             "INSERT INTO auth_factors (id, user_id, friendly_name, factor_type, status, secret, \
              last_used_step, created_at, updated_at, last_challenged_at) \
@@ -394,8 +446,8 @@ impl AuthService {
         )
         .bind(&id)
         .bind(&user.id)
-        .bind((!friendly_name.is_empty()).then_some(friendly_name.as_str()))
-        .bind(self.inner.secret_box.seal(&id, &secret)?)
+        .bind((!friendly_name.is_empty()).then_some(friendly_name))
+        .bind(sealed)
         .bind(now)
         .execute(pool)
         .await;
@@ -408,38 +460,26 @@ impl AuthService {
                 ),
             )
         })?;
-        let issuer = match issuer.filter(|i| !i.is_empty()) {
-            Some(issuer) => issuer.to_owned(),
-            None => site_host(&self.inner.config.site_url),
-        };
-        let secret = base32(&secret);
-        let uri = format!(
-            "otpauth://totp/{}:{}?secret={secret}&issuer={}&algorithm=SHA1&digits=6&period=30",
-            percent(&issuer),
-            percent(&user.email),
-            percent(&issuer),
-        );
-        let qr_code = qrcode::QrCode::new(uri.as_bytes())
-            .map_err(AuthError::internal)?
-            .render::<qrcode::render::svg::Color<'_>>()
-            .min_dimensions(200, 200)
-            .build();
         Ok(Enrollment {
             id,
-            friendly_name,
-            secret,
+            friendly_name: friendly_name.to_owned(),
+            secret: encoded,
             uri,
             qr_code,
         })
     }
 
     /// Opens a challenge for one of the caller's factors, bound to the caller's IP.
+    /// Challenges are rate-limited per client address and per user; the factor's expired and
+    /// used challenges are deleted.
     pub async fn challenge(
         &self,
+        client: &Client,
         claims: &Claims,
         factor_id: &str,
-        ip: &str,
     ) -> Result<Challenge, AuthError> {
+        self.limit_ip(Bucket::Challenge, client)?;
+        self.limit(Bucket::Challenge, Key::User(claims.sub.clone()))?;
         uuid_or(factor_id, StatusCode::NOT_FOUND)?;
         let pool = &self.inner.store.pool;
         let owned: Option<String> =
@@ -452,11 +492,19 @@ impl AuthService {
             return Err(not_found());
         }
         let now = crate::now();
+        sqlx::query(
+            "DELETE FROM auth_mfa_challenges WHERE factor_id = $1 \
+             AND (verified_at IS NOT NULL OR created_at < $2)",
+        )
+        .bind(factor_id)
+        .bind(now - CHALLENGE_TTL)
+        .execute(pool)
+        .await?;
         let id = uuid::Uuid::new_v4().to_string();
         sqlx::query("INSERT INTO auth_mfa_challenges (id, factor_id, ip, created_at, verified_at) VALUES ($1, $2, $3, $4, NULL)")
             .bind(&id)
             .bind(factor_id)
-            .bind(ip)
+            .bind(client.binding())
             .bind(now)
             .execute(pool)
             .await?;
@@ -475,25 +523,34 @@ impl AuthService {
     /// caller gets a **new** `aal2` session (new id and refresh token); the old session and
     /// the user's other `aal1` sessions end. A code is accepted once, ever: a later
     /// challenge cannot reuse it.
+    ///
+    /// Nothing is tried for a session that has ended or a banned user. Attempts are
+    /// rate-limited per client address and per user, and after five wrong codes in a row the
+    /// factor is locked (429 with `Retry-After`) for 30 s, doubling with each further failure
+    /// up to 15 minutes; a right code resets the count.
     pub async fn verify_totp(
         &self,
+        client: &Client,
         claims: &Claims,
         factor_id: &str,
         challenge_id: &str,
         code: &str,
-        ip: &str,
     ) -> Result<Session, AuthError> {
+        self.limit_ip(Bucket::Verify, client)?;
+        self.limit(Bucket::Verify, Key::User(claims.sub.clone()))?;
         uuid_or(factor_id, StatusCode::NOT_FOUND)?;
         let code = code.trim();
         if code.is_empty() {
             return Err(AuthError::validation("Code needs to be non-empty"));
         }
+        self.require_live_session(claims).await?;
         let pool = &self.inner.store.pool;
         let unprocessable = |code: &'static str, message: &'static str| {
             AuthError::api(StatusCode::UNPROCESSABLE_ENTITY, code, message)
         };
         let row: Option<ChallengeRow> = sqlx::query_as(
-            "SELECT c.ip, c.created_at, c.verified_at, f.secret \
+            "SELECT c.ip, c.created_at, c.verified_at, f.secret, f.failed_attempts, \
+             f.locked_until \
              FROM auth_mfa_challenges c JOIN auth_factors f ON f.id = c.factor_id \
              WHERE c.id = $1 AND f.id = $2 AND f.user_id = $3",
         )
@@ -507,6 +564,8 @@ impl AuthService {
             created_at,
             verified_at,
             secret: sealed,
+            failed_attempts,
+            locked_until,
         }) = row
         else {
             return Err(unprocessable(
@@ -515,7 +574,9 @@ impl AuthService {
             ));
         };
         let now = crate::now();
-        if verified_at.is_some() || (self.inner.config.mfa_bind_ip && challenge_ip != ip) {
+        if verified_at.is_some()
+            || (self.inner.config.mfa_bind_ip && challenge_ip != client.binding())
+        {
             return Err(unprocessable(
                 "mfa_ip_address_mismatch",
                 "Challenge and verify IP addresses mismatch, or the challenge was already used",
@@ -527,6 +588,8 @@ impl AuthService {
                 "MFA challenge has expired, verify against another challenge",
             ));
         }
+        self.claim_attempt(factor_id, failed_attempts, locked_until, now)
+            .await?;
         let secret = self.inner.secret_box.open(factor_id, &sealed)?;
         let current = now / PERIOD;
         let matched = [current - 1, current, current + 1]
@@ -542,7 +605,8 @@ impl AuthService {
         // Accept a step only if it is later than every step accepted before: replays of this
         // code, even against a new challenge, find the row already moved on.
         let accepted = sqlx::query(
-            "UPDATE auth_factors SET last_used_step = $1, status = 'verified', updated_at = $2 \
+            "UPDATE auth_factors SET last_used_step = $1, status = 'verified', updated_at = $2, \
+             failed_attempts = 0, locked_until = NULL \
              WHERE id = $3 AND (last_used_step IS NULL OR last_used_step < $1)",
         )
         .bind(step)
@@ -575,8 +639,9 @@ impl AuthService {
             .execute(pool)
             .await?;
         let amr_json: Option<String> =
-            sqlx::query_scalar("SELECT amr FROM auth_sessions WHERE id = $1")
+            sqlx::query_scalar("SELECT amr FROM auth_sessions WHERE id = $1 AND user_id = $2")
                 .bind(&claims.session_id)
+                .bind(&claims.sub)
                 .fetch_optional(pool)
                 .await?;
         let mut amr: Vec<Amr> = match amr_json {
@@ -603,6 +668,117 @@ impl AuthService {
         self.revoked();
         let user = self.user(&claims.sub).await?.ok_or_else(not_found)?;
         self.insert_session(user, "aal2", amr, now).await
+    }
+
+    /// The second step of a sign-in in one call, for server-rendered pages: opens a challenge
+    /// on the user's verified TOTP factor for this client and checks `code` against it, under
+    /// the same limits and lockout as [`AuthService::verify_totp`]. A failed challenge is
+    /// deleted at once. 404 `mfa_factor_not_found` when the user has no verified factor.
+    ///
+    /// ```no_run
+    /// # async fn f(auth: routekit_auth::AuthService, claims: routekit_auth::Claims) -> Result<(), routekit_auth::AuthError> {
+    /// let client = routekit_auth::Client::unknown();
+    /// let aal2 = auth.verify_totp_code(&client, &claims, "123456").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn verify_totp_code(
+        &self,
+        client: &Client,
+        claims: &Claims,
+        code: &str,
+    ) -> Result<Session, AuthError> {
+        self.require_live_session(claims).await?;
+        let factor: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM auth_factors WHERE user_id = $1 AND status = 'verified' \
+             AND factor_type = 'totp' ORDER BY created_at, id LIMIT 1",
+        )
+        .bind(&claims.sub)
+        .fetch_optional(&self.inner.store.pool)
+        .await?;
+        let factor = factor.ok_or_else(not_found)?;
+        let challenge = self.challenge(client, claims, &factor).await?;
+        let verified = self
+            .verify_totp(client, claims, &factor, &challenge.id, code)
+            .await;
+        if verified.is_err() {
+            sqlx::query("DELETE FROM auth_mfa_challenges WHERE id = $1")
+                .bind(&challenge.id)
+                .execute(&self.inner.store.pool)
+                .await?;
+        }
+        verified
+    }
+
+    /// 403 unless the token's session still exists, is the token user's, and the user is not
+    /// banned: checked before anything is tried or changed for the session.
+    async fn require_live_session(&self, claims: &Claims) -> Result<(), AuthError> {
+        if !self.session_exists(claims).await? {
+            return Err(AuthError::api(
+                StatusCode::FORBIDDEN,
+                "session_not_found",
+                "Session from session_id claim in JWT does not exist",
+            ));
+        }
+        let user = self.user(&claims.sub).await?.ok_or_else(|| {
+            AuthError::api(
+                StatusCode::FORBIDDEN,
+                "user_not_found",
+                "User from sub claim in JWT does not exist",
+            )
+        })?;
+        if user.is_banned(crate::now()) {
+            return Err(AuthError::api(
+                StatusCode::FORBIDDEN,
+                "user_banned",
+                "User is banned",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Counts an attempt on a factor before its code is compared, as a failure until the code
+    /// proves right (which resets the count), so concurrent guesses cannot slip in before the
+    /// lock. The count moves by compare-and-swap: every attempt is counted once.
+    async fn claim_attempt(
+        &self,
+        factor_id: &str,
+        mut failed: i64,
+        mut locked_until: Option<i64>,
+        now: i64,
+    ) -> Result<(), AuthError> {
+        let pool = &self.inner.store.pool;
+        loop {
+            if let Some(until) = locked_until.filter(|until| *until > now) {
+                return Err(AuthError::RateLimited {
+                    retry_after: (until - now) as u64,
+                });
+            }
+            let lock = lock_secs(failed + 1).map(|secs| now + secs);
+            let claimed = sqlx::query(
+                "UPDATE auth_factors SET failed_attempts = $1, locked_until = $2 \
+                 WHERE id = $3 AND failed_attempts = $4",
+            )
+            .bind(failed + 1)
+            .bind(lock.or(locked_until))
+            .bind(factor_id)
+            .bind(failed)
+            .execute(pool)
+            .await?;
+            if claimed.rows_affected() == 1 {
+                return Ok(());
+            }
+            // Another attempt got there first: count this one after it.
+            let row: Option<(i64, Option<i64>)> = sqlx::query_as(
+                "SELECT failed_attempts, locked_until FROM auth_factors WHERE id = $1",
+            )
+            .bind(factor_id)
+            .fetch_optional(pool)
+            .await?;
+            let Some(row) = row else {
+                return Err(not_found());
+            };
+            (failed, locked_until) = row;
+        }
     }
 
     /// Removes a factor. A verified one needs an `aal2` session; when the user has no verified
@@ -698,6 +874,26 @@ mod tests {
                 .is_err()
         );
         assert!(!sealed.contains("secret"));
+    }
+
+    #[test]
+    fn locks_start_after_five_failures_and_double_up_to_fifteen_minutes() {
+        let locks: Vec<Option<i64>> = (1..=12).map(lock_secs).collect();
+        assert_eq!(&locks[..4], &[None, None, None, None]);
+        assert_eq!(
+            &locks[4..],
+            &[
+                Some(30),
+                Some(60),
+                Some(120),
+                Some(240),
+                Some(480),
+                Some(900),
+                Some(900),
+                Some(900)
+            ]
+        );
+        assert_eq!(lock_secs(1_000), Some(900));
     }
 
     #[test]

@@ -1,7 +1,10 @@
-//! Per-IP (and, for MFA, per-user) token buckets with GoTrue's defaults, answering 429 with
-//! `Retry-After`. Buckets live in memory, per instance, as GoTrue's do.
+//! Token buckets per IP (IPv6 by /64), per user and per account, with GoTrue's defaults,
+//! answering 429 with `Retry-After`. Buckets live in memory, per instance, as GoTrue's do.
+//! The service takes from them itself, so every caller (the HTTP layer, server-rendered
+//! pages, user code) is held to them.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -45,6 +48,10 @@ pub struct RateLimits {
     pub user: Rate,
     /// MFA challenge and verify, each: 15 per minute per IP and per user.
     pub mfa: Rate,
+    /// Password sign-ins to one account from any address: 150 per 5 min, so guesses spread
+    /// over many addresses still meet a limit. It refills steadily, so it slows an attacker
+    /// without locking the owner out for long.
+    pub account: Rate,
 }
 
 impl Default for RateLimits {
@@ -54,6 +61,7 @@ impl Default for RateLimits {
             signup: Rate::new(30, Duration::from_secs(300)),
             user: Rate::new(30, Duration::from_secs(300)),
             mfa: Rate::new(15, Duration::from_secs(60)),
+            account: Rate::new(150, Duration::from_secs(300)),
         }
     }
 }
@@ -66,6 +74,32 @@ pub(crate) enum Bucket {
     User,
     Challenge,
     Verify,
+    Account,
+}
+
+/// Whose bucket: an address, a user, or an account being signed in to. The kinds are apart
+/// by type, so no value of one (a header saying `user:<id>`) can reach another's bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Key {
+    /// An IPv4 address, or the /64 network of an IPv6 one (a single host is usually given a
+    /// whole /64, so keying by address would give it 2^64 buckets).
+    Ip(IpAddr),
+    /// A user's id.
+    User(String),
+    /// A normalised e-mail address, for password sign-ins to it from anywhere.
+    Account(String),
+}
+
+impl Key {
+    pub(crate) fn ip(ip: IpAddr) -> Key {
+        match ip.to_canonical() {
+            IpAddr::V6(v6) => {
+                let network = u128::from(v6) & !((1u128 << 64) - 1);
+                Key::Ip(IpAddr::V6(Ipv6Addr::from(network)))
+            }
+            v4 @ IpAddr::V4(_) => Key::Ip(v4),
+        }
+    }
 }
 
 struct State {
@@ -76,49 +110,54 @@ struct State {
 /// The buckets of one server.
 pub(crate) struct Limiter {
     limits: RateLimits,
-    buckets: Mutex<HashMap<(Bucket, String), State>>,
+    buckets: Mutex<Buckets>,
 }
 
-/// Past this many keys, full (idle) buckets are dropped, so memory stays bounded.
+struct Buckets {
+    map: HashMap<(Bucket, Key), State>,
+    /// The size at which idle buckets are next dropped. It grows with what survives a prune,
+    /// so the scan is paid once per doubling, never on every request.
+    prune_at: usize,
+}
+
+/// The first prune happens at this many keys.
 const PRUNE_AT: usize = 10_000;
+/// Keys kept at most; past this, after dropping idle buckets, the least recently used half go
+/// (they refill as new buckets: an attacker who can fill the map gains nothing it could not
+/// get from waiting).
+const MAX_KEYS: usize = 100_000;
 
 impl Limiter {
     pub(crate) fn new(limits: RateLimits) -> Self {
         Limiter {
             limits,
-            buckets: Mutex::new(HashMap::new()),
+            buckets: Mutex::new(Buckets {
+                map: HashMap::new(),
+                prune_at: PRUNE_AT,
+            }),
         }
     }
 
     fn rate(&self, bucket: Bucket) -> Rate {
-        match bucket {
-            Bucket::Token => self.limits.token,
-            Bucket::Signup => self.limits.signup,
-            Bucket::User => self.limits.user,
-            Bucket::Challenge | Bucket::Verify => self.limits.mfa,
-        }
+        rate_of(&self.limits, bucket)
     }
 
     /// Takes one request from `key`'s bucket, or says when to retry (429).
-    pub(crate) fn check(&self, bucket: Bucket, key: &str) -> Result<(), AuthError> {
+    pub(crate) fn check(&self, bucket: Bucket, key: Key) -> Result<(), AuthError> {
         self.check_at(bucket, key, Instant::now())
     }
 
-    fn check_at(&self, bucket: Bucket, key: &str, now: Instant) -> Result<(), AuthError> {
+    fn check_at(&self, bucket: Bucket, key: Key, now: Instant) -> Result<(), AuthError> {
         let rate = self.rate(bucket);
         if rate.count == 0 {
             return Ok(());
         }
         let capacity = f64::from(rate.burst.max(1));
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if buckets.len() >= PRUNE_AT {
-            buckets.retain(|(b, _), s| {
-                let r = self.rate(*b);
-                s.tokens + now.duration_since(s.updated).as_secs_f64() * r.per_second()
-                    < f64::from(r.burst)
-            });
+        if buckets.map.len() >= buckets.prune_at {
+            buckets.prune(&self.limits, now);
         }
-        let state = buckets.entry((bucket, key.to_owned())).or_insert(State {
+        let state = buckets.map.entry((bucket, key)).or_insert(State {
             tokens: capacity,
             updated: now,
         });
@@ -135,11 +174,50 @@ impl Limiter {
             })
         }
     }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.buckets.lock().unwrap().map.len()
+    }
+}
+
+fn rate_of(limits: &RateLimits, bucket: Bucket) -> Rate {
+    match bucket {
+        Bucket::Token => limits.token,
+        Bucket::Signup => limits.signup,
+        Bucket::User => limits.user,
+        Bucket::Challenge | Bucket::Verify => limits.mfa,
+        Bucket::Account => limits.account,
+    }
+}
+
+impl Buckets {
+    /// Drops buckets that have refilled (forgetting them changes nothing), then, if the map is
+    /// still over [`MAX_KEYS`], the least recently used half.
+    fn prune(&mut self, limits: &RateLimits, now: Instant) {
+        self.map.retain(|(bucket, _), s| {
+            let r = rate_of(limits, *bucket);
+            s.tokens + now.duration_since(s.updated).as_secs_f64() * r.per_second()
+                < f64::from(r.burst)
+        });
+        if self.map.len() >= MAX_KEYS {
+            let mut ages: Vec<Instant> = self.map.values().map(|s| s.updated).collect();
+            let middle = ages.len() / 2;
+            let (_, cutoff, _) = ages.select_nth_unstable(middle);
+            let cutoff = *cutoff;
+            self.map.retain(|_, s| s.updated > cutoff);
+        }
+        self.prune_at = (self.map.len() * 2).clamp(PRUNE_AT, MAX_KEYS);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ip(s: &str) -> Key {
+        Key::ip(s.parse().unwrap())
+    }
 
     #[test]
     fn bursts_then_refills_at_the_rate() {
@@ -153,26 +231,32 @@ mod tests {
         });
         let t0 = Instant::now();
         for _ in 0..3 {
-            assert!(limiter.check_at(Bucket::Token, "1.2.3.4", t0).is_ok());
+            assert!(limiter.check_at(Bucket::Token, ip("1.2.3.4"), t0).is_ok());
         }
-        match limiter.check_at(Bucket::Token, "1.2.3.4", t0) {
+        match limiter.check_at(Bucket::Token, ip("1.2.3.4"), t0) {
             Err(AuthError::RateLimited { retry_after }) => assert_eq!(retry_after, 1),
             other => panic!("{other:?}"),
         }
         assert!(
-            limiter.check_at(Bucket::Token, "5.6.7.8", t0).is_ok(),
+            limiter.check_at(Bucket::Token, ip("5.6.7.8"), t0).is_ok(),
             "per key"
         );
         assert!(
-            limiter.check_at(Bucket::Signup, "1.2.3.4", t0).is_ok(),
+            limiter.check_at(Bucket::Signup, ip("1.2.3.4"), t0).is_ok(),
             "per bucket"
         );
         let later = t0 + Duration::from_secs(1);
         assert!(
-            limiter.check_at(Bucket::Token, "1.2.3.4", later).is_ok(),
+            limiter
+                .check_at(Bucket::Token, ip("1.2.3.4"), later)
+                .is_ok(),
             "one second, one token"
         );
-        assert!(limiter.check_at(Bucket::Token, "1.2.3.4", later).is_err());
+        assert!(
+            limiter
+                .check_at(Bucket::Token, ip("1.2.3.4"), later)
+                .is_err()
+        );
     }
 
     #[test]
@@ -182,7 +266,77 @@ mod tests {
             ..RateLimits::default()
         });
         for _ in 0..100 {
-            assert!(limiter.check(Bucket::Signup, "x").is_ok());
+            assert!(limiter.check(Bucket::Signup, ip("9.9.9.9")).is_ok());
         }
+    }
+
+    #[test]
+    fn ipv6_clients_are_keyed_by_their_64_network() {
+        assert_eq!(ip("2001:db8:1:2:aaaa::1"), ip("2001:db8:1:2:ffff::9"));
+        assert_ne!(ip("2001:db8:1:2::1"), ip("2001:db8:1:3::1"));
+        assert_eq!(ip("::ffff:192.0.2.1"), ip("192.0.2.1"));
+    }
+
+    #[test]
+    fn addresses_users_and_accounts_never_share_a_bucket() {
+        let limiter = Limiter::new(RateLimits {
+            mfa: Rate {
+                count: 1,
+                window: Duration::from_secs(60),
+                burst: 1,
+            },
+            ..RateLimits::default()
+        });
+        let t0 = Instant::now();
+        let user = "4f1c2d3e-0000-0000-0000-000000000000";
+        assert!(
+            limiter
+                .check_at(Bucket::Verify, Key::User(user.into()), t0)
+                .is_ok()
+        );
+        // The same text as another kind of key is another bucket.
+        assert!(
+            limiter
+                .check_at(Bucket::Verify, Key::Account(user.into()), t0)
+                .is_ok()
+        );
+        assert!(
+            limiter
+                .check_at(Bucket::Verify, Key::User(user.into()), t0)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn idle_keys_are_evicted_without_a_scan_on_every_request() {
+        let limiter = Limiter::new(RateLimits {
+            token: Rate {
+                count: 1,
+                window: Duration::from_secs(3600),
+                burst: 2,
+            },
+            ..RateLimits::default()
+        });
+        let t0 = Instant::now();
+        // Busy buckets survive pruning; the map stays bounded.
+        for i in 0..(MAX_KEYS as u32 + 5_000) {
+            let key = Key::Ip(IpAddr::from(i.to_be_bytes()));
+            let _ = limiter.check_at(Bucket::Token, key, t0 + Duration::from_micros(u64::from(i)));
+        }
+        assert!(limiter.len() <= MAX_KEYS, "{}", limiter.len());
+        // The most recent keys are still limited after the eviction.
+        let last = Key::Ip(IpAddr::from((MAX_KEYS as u32 + 4_999).to_be_bytes()));
+        let now = t0 + Duration::from_secs(1);
+        assert!(limiter.check_at(Bucket::Token, last.clone(), now).is_ok());
+        assert!(limiter.check_at(Bucket::Token, last, now).is_err());
+        // Idle buckets go at the next prune: fill the map up to it with new keys.
+        let later = t0 + Duration::from_secs(10 * 3600);
+        let before = limiter.len();
+        let fresh = limiter.buckets.lock().unwrap().prune_at - before + 1;
+        for i in 0..fresh {
+            let key = Key::Account(format!("{i}@example.com"));
+            let _ = limiter.check_at(Bucket::Signup, key, later);
+        }
+        assert_eq!(limiter.len(), fresh, "only the new, busy buckets are left");
     }
 }

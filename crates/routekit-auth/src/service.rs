@@ -10,10 +10,12 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::client::{Client, ClientResolver};
 use crate::config::AuthConfig;
 use crate::error::{AuthError, unless_conflict};
 use crate::jwt::{Amr, Claims, JwtError, Keys};
 use crate::password;
+use crate::ratelimit::{Bucket, Key};
 use crate::store::Store;
 use crate::user::{User, select_user};
 
@@ -117,9 +119,14 @@ pub enum SignOutScope {
 /// # async fn f() -> Result<(), routekit_auth::AuthError> {
 /// use routekit_auth::{AuthConfig, AuthService};
 ///
+/// use routekit_auth::Client;
+///
 /// let auth = AuthService::start(AuthConfig::new("sqlite://data/auth.db")).await?;
-/// auth.sign_up("ann@example.com", "a long passphrase", None).await?;
-/// let session = auth.sign_in_with_password("ann@example.com", "a long passphrase").await?;
+/// let client = Client::unknown(); // or auth.client(&headers, Some(peer_ip)) in a handler
+/// auth.sign_up(&client, "ann@example.com", "a long passphrase", None).await?;
+/// let session = auth
+///     .sign_in_with_password(&client, "ann@example.com", "a long passphrase")
+///     .await?;
 /// let claims = auth.verify_access_token(&session.access_token).await?;
 /// assert_eq!(claims.aal, "aal1");
 /// # Ok(()) }
@@ -138,6 +145,9 @@ pub(crate) struct Inner {
     /// Encrypts TOTP secrets at rest.
     pub(crate) secret_box: crate::mfa::SecretBox,
     pub(crate) limiter: crate::ratelimit::Limiter,
+    /// Every argon2 run, bounded.
+    pub(crate) hasher: password::Hasher,
+    resolver: ClientResolver,
     /// Bumped whenever a session ends or a user's factors change, so caches of verified
     /// sessions on this instance drop their entries at once.
     generation: std::sync::atomic::AtomicU64,
@@ -223,8 +233,13 @@ impl AuthService {
         let dummy_hash = password::decoy()?;
         let secret_box = crate::mfa::SecretBox::load(&config)?;
         let limiter = crate::ratelimit::Limiter::new(config.rate_limits);
+        let hasher = password::Hasher::new(config.hash_concurrency, config.hash_queue);
+        let resolver =
+            ClientResolver::new(config.rate_limit_header.as_deref(), &config.trusted_proxies);
         Ok(AuthService {
             inner: Arc::new(Inner {
+                hasher,
+                resolver,
                 issuer: config.issuer(),
                 config,
                 store,
@@ -254,12 +269,15 @@ impl AuthService {
     }
 
     /// Creates an account. With auto-confirm on (the default) the user is signed in.
+    /// Sign-ups are rate-limited per client address (GoTrue's 30 per 5 minutes).
     pub async fn sign_up(
         &self,
+        client: &Client,
         email: &str,
         password: &str,
         data: Option<Value>,
     ) -> Result<SignUp, AuthError> {
+        self.limit_ip(Bucket::Signup, client)?;
         let config = &self.inner.config;
         if config.disable_signup {
             return Err(AuthError::api(
@@ -272,9 +290,10 @@ impl AuthService {
         if password.is_empty() {
             return Err(AuthError::validation("Signup requires a valid password"));
         }
+        password::check_length(password)?;
         let password = password::normalise(password);
         password::check_strength(&password, config.password_min_length)?;
-        let hash = blocking(move || password::hash(&password)).await??;
+        let hash = self.inner.hasher.hash(password).await?;
         let now = crate::now();
         let id = uuid::Uuid::new_v4().to_string();
         let metadata = match data {
@@ -320,17 +339,30 @@ impl AuthService {
 
     /// Signs in with e-mail and password: a new session at `aal1`. Unknown e-mails and wrong
     /// passwords get the same error after the same work.
+    ///
+    /// Attempts are rate-limited per client address and per account (429 with
+    /// `Retry-After`), and the password check waits for one of the hashing slots (503
+    /// `over_capacity` when they and their queue are full), whoever the caller is.
     pub async fn sign_in_with_password(
         &self,
+        client: &Client,
         email: &str,
         password: &str,
     ) -> Result<Session, AuthError> {
+        self.limit_ip(Bucket::Token, client)?;
         if email.trim().is_empty() || password.is_empty() {
             return Err(AuthError::validation(
                 "An email address and a password are required",
             ));
         }
+        password::check_length(password)?;
         let email = email.trim().to_lowercase();
+        if email.len() > 255 {
+            // No account has such an address: nothing to look up, nor to keep a bucket for.
+            return Err(AuthError::invalid_credentials());
+        }
+        // Guesses spread over many addresses still meet this one.
+        self.limit(Bucket::Account, Key::Account(email.clone()))?;
         let password = password::normalise(password);
         let user: Option<User> = sqlx::query_as(select_user!("WHERE email = $1"))
             .bind(&email)
@@ -340,8 +372,7 @@ impl AuthService {
             .as_ref()
             .and_then(|u| u.password_hash.clone())
             .unwrap_or_else(|| self.inner.dummy_hash.clone());
-        let candidate = password.clone();
-        let matches = blocking(move || password::verify(&candidate, &hash)).await?;
+        let matches = self.inner.hasher.verify(password.clone(), hash).await?;
         let Some(user) = user.filter(|u| matches && u.password_hash.is_some()) else {
             return Err(AuthError::invalid_credentials());
         };
@@ -619,12 +650,7 @@ impl AuthService {
                 format!("invalid JWT: {e}"),
             )
         })?;
-        let exists: Option<String> =
-            sqlx::query_scalar("SELECT id FROM auth_sessions WHERE id = $1")
-                .bind(&claims.session_id)
-                .fetch_optional(&self.inner.store.pool)
-                .await?;
-        if exists.is_none() {
+        if !self.session_exists(&claims).await? {
             return Err(AuthError::api(
                 StatusCode::FORBIDDEN,
                 "session_not_found",
@@ -679,12 +705,18 @@ impl AuthService {
 
     /// Updates the token's user. Changing the password or e-mail of a user with a verified
     /// factor needs an `aal2` session (401 `insufficient_aal`); a new password ends the user's
-    /// other sessions.
+    /// other sessions. Updates are rate-limited per client address and per user.
     pub async fn update_user(
         &self,
+        client: &Client,
         claims: &Claims,
         update: UserUpdate,
     ) -> Result<User, AuthError> {
+        self.limit_ip(Bucket::User, client)?;
+        self.limit(Bucket::User, Key::User(claims.sub.clone()))?;
+        if let Some(password) = &update.password {
+            password::check_length(password)?;
+        }
         let pool = &self.inner.store.pool;
         let user = self.user(&claims.sub).await?.ok_or_else(|| {
             AuthError::api(StatusCode::FORBIDDEN, "user_not_found", "User not found")
@@ -712,10 +744,8 @@ impl AuthService {
         let password_hash = match update.password {
             Some(password) => {
                 let password = password::normalise(&password);
-                let current = user.password_hash.clone();
-                let candidate = password.clone();
-                let same = match current {
-                    Some(hash) => blocking(move || password::verify(&candidate, &hash)).await?,
+                let same = match user.password_hash.clone() {
+                    Some(hash) => self.inner.hasher.verify(password.clone(), hash).await?,
                     None => false,
                 };
                 if same {
@@ -726,7 +756,7 @@ impl AuthService {
                     ));
                 }
                 password::check_strength(&password, self.inner.config.password_min_length)?;
-                Some(blocking(move || password::hash(&password)).await??)
+                Some(self.inner.hasher.hash(password).await?)
             }
             None => None,
         };
@@ -811,22 +841,41 @@ impl AuthService {
     }
 
     /// Takes one request from a rate-limit bucket, or 429.
-    pub(crate) fn limit(
-        &self,
-        bucket: crate::ratelimit::Bucket,
-        key: &str,
-    ) -> Result<(), AuthError> {
+    pub(crate) fn limit(&self, bucket: Bucket, key: Key) -> Result<(), AuthError> {
         self.inner.limiter.check(bucket, key)
     }
 
-    /// Whether a session still exists (not signed out or revoked).
-    pub async fn session_exists(&self, session_id: &str) -> Result<bool, AuthError> {
-        let exists: Option<String> =
-            sqlx::query_scalar("SELECT id FROM auth_sessions WHERE id = $1")
-                .bind(session_id)
+    /// Takes one request from the client address's bucket (callers without an address have
+    /// none, and are held to the per-user and per-account limits).
+    pub(crate) fn limit_ip(&self, bucket: Bucket, client: &Client) -> Result<(), AuthError> {
+        match client.ip() {
+            Some(ip) => self.limit(bucket, Key::ip(ip)),
+            None => Ok(()),
+        }
+    }
+
+    /// The client of a request that arrived from `peer`: the peer itself, or, when the peer
+    /// is a trusted proxy and [`AuthConfig::rate_limit_header`] is set, the right-most address
+    /// in that header that no trusted proxy wrote.
+    ///
+    /// ```no_run
+    /// # async fn f(auth: routekit_auth::AuthService, headers: http::HeaderMap) {
+    /// let client = auth.client(&headers, Some("127.0.0.1".parse().unwrap()));
+    /// # }
+    /// ```
+    pub fn client(&self, headers: &http::HeaderMap, peer: Option<std::net::IpAddr>) -> Client {
+        self.inner.resolver.resolve(headers, peer)
+    }
+
+    /// Whether the token's session still exists (not signed out or revoked) and belongs to
+    /// the token's user: the session row, not the token, decides whose session it is.
+    pub async fn session_exists(&self, claims: &Claims) -> Result<bool, AuthError> {
+        let owner: Option<String> =
+            sqlx::query_scalar("SELECT user_id FROM auth_sessions WHERE id = $1")
+                .bind(&claims.session_id)
                 .fetch_optional(&self.inner.store.pool)
                 .await?;
-        Ok(exists.is_some())
+        Ok(owner.is_some_and(|owner| owner == claims.sub))
     }
 }
 

@@ -32,6 +32,7 @@ pub struct ApiError {
     code: Cow<'static, str>,
     message: Cow<'static, str>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    retry_after: Option<u64>,
 }
 
 /// `Result<T, ApiError>`, the usual handler return type.
@@ -49,6 +50,61 @@ impl ApiError {
             code: code.into(),
             message: message.into(),
             source: None,
+            retry_after: None,
+        }
+    }
+
+    /// Adds `Retry-After: <seconds>` to the response (for 429 and 503).
+    ///
+    /// ```
+    /// use routekit::ApiError;
+    /// use routekit::http::StatusCode;
+    ///
+    /// let e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "slow_down", "try again later")
+    ///     .with_retry_after(30);
+    /// assert_eq!(e.retry_after(), Some(30));
+    /// ```
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    /// The `Retry-After` seconds, if any.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
+    }
+
+    /// The error of an auth-service call, with its status and code: a refusal keeps
+    /// GoTrue's status and code, a rate limit is 429 and a busy server 503 (both with
+    /// `Retry-After`), an unreachable database 503 `unavailable`, anything else 500.
+    ///
+    /// ```
+    /// use routekit::ApiError;
+    /// use routekit::auth::AuthError;
+    ///
+    /// let e = ApiError::from_auth(AuthError::RateLimited { retry_after: 9 });
+    /// assert_eq!((e.status().as_u16(), e.code(), e.retry_after()), (429, "over_request_rate_limit", Some(9)));
+    /// assert_eq!(ApiError::from_auth(AuthError::invalid_credentials()).status(), 400);
+    /// ```
+    pub fn from_auth(error: routekit_auth::AuthError) -> Self {
+        use routekit_auth::AuthError;
+        let retry_after = error.retry_after();
+        let e = match error {
+            AuthError::Api {
+                status,
+                code,
+                message,
+                ..
+            } => Self::new(status, code, message),
+            e @ (AuthError::RateLimited { .. } | AuthError::Busy { .. }) => {
+                Self::new(e.status(), e.code(), e.to_string())
+            }
+            AuthError::Unavailable(source) => Self::unavailable(source),
+            other => Self::internal(other),
+        };
+        match retry_after {
+            Some(seconds) => e.with_retry_after(seconds),
+            None => e,
         }
     }
 
@@ -181,7 +237,12 @@ impl IntoResponse for ApiError {
                 }
             }
         }
-        json_error_response(self.status, self.body())
+        let mut res = json_error_response(self.status, self.body());
+        if let Some(seconds) = self.retry_after {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        res
     }
 }
 

@@ -48,7 +48,7 @@ pub use error::{ApiError, ApiResult};
 pub use extract::{Path, Query, Segments};
 pub use form::Form;
 pub use json::Json;
-pub use redirect::Redirect;
+pub use redirect::{Redirect, is_local_path};
 pub use route::{Auth, Route, RouteInfo, RouteSettings, RouteTable};
 pub use serve::{bind_address, init_logging, serve_with_shutdown, shutdown_signal};
 pub use session::{AuthApi, Session, SessionConfig, SessionCookie, SessionData};

@@ -30,8 +30,11 @@ pub struct SessionConfig {
     pub sign_in_path: String,
     /// Page navigations that must verify a factor first go here (default `/auth/verify`).
     pub mfa_path: String,
-    /// The `@supabase/ssr` cookie to read (`sb-<ref>-auth-token`); `None` takes the first
-    /// cookie named `sb-…-auth-token`.
+    /// The `@supabase/ssr` cookie to read and write (`sb-<ref>-auth-token`). `None` takes the
+    /// name supabase-js gives it: from the request's host with the embedded server
+    /// (`sb-127-auth-token` on `127.0.0.1:3000`), from the project's URL in Supabase mode.
+    /// No other `sb-…-auth-token` cookie is ever read, so a sibling subdomain cannot plant a
+    /// session of its own (login CSRF).
     pub cookie_name: Option<String>,
     /// How long a verified session is trusted before its row and factors are looked up again
     /// (default 5 s). Sessions ended on this instance drop out at once.
@@ -122,9 +125,21 @@ impl std::fmt::Debug for Sessions {
 struct Inner {
     backend: Backend,
     config: SessionConfig,
+    /// The cookie's name when it does not follow the request's host.
+    cookie_name: Option<String>,
     /// Keyed by the token's signature (short, unique per token); a hit also compares the
     /// whole token, so a forged payload under a copied signature never matches.
-    cache: Mutex<HashMap<Box<str>, Cached, foldhash::fast::RandomState>>,
+    cache: Mutex<Cache>,
+    /// Refreshes that failed, by the access token's signature, so that a cookie replayed
+    /// with a dead refresh token costs the auth server one call, not one per request.
+    failed_refreshes: Mutex<HashMap<Box<str>, Instant, foldhash::fast::RandomState>>,
+}
+
+#[derive(Default)]
+struct Cache {
+    entries: HashMap<Box<str>, Cached, foldhash::fast::RandomState>,
+    /// Roughly what the entries take, so that a few huge tokens cannot fill memory.
+    bytes: usize,
 }
 
 struct Cached {
@@ -139,6 +154,13 @@ struct Cached {
 
 /// Entries kept at most; the cache is emptied when it fills (verifying again is cheap).
 const CACHE_LIMIT: usize = 10_000;
+/// Bytes the cache may hold (tokens and claims), whatever the number of entries.
+const CACHE_BYTES: usize = 16 << 20;
+/// A longer access token is refused before anything is decoded: GoTrue's are about 1 KiB,
+/// with metadata a few.
+const MAX_TOKEN_BYTES: usize = 16 << 10;
+/// How long a failed refresh is remembered.
+const FAILED_REFRESH_TTL: Duration = Duration::from_secs(30);
 
 /// Now, in unix seconds.
 fn unix_now() -> i64 {
@@ -184,7 +206,7 @@ impl Backend {
                     .await
                     .map_err(|_| Refusal::Unauthenticated)?;
                 let alive = auth
-                    .session_exists(&claims.session_id)
+                    .session_exists(&claims)
                     .await
                     .map_err(|_| Refusal::Unavailable)?;
                 if !alive {
@@ -215,6 +237,28 @@ impl Backend {
                 let requires_mfa = verified_factor && claims.aal != "aal2";
                 Ok((claims, requires_mfa))
             }
+        }
+    }
+
+    /// Whether `token` carries a signature this backend verifies, expired or not: only such a
+    /// token may cost a refresh call. A forged or garbage access token with any refresh token
+    /// is no session, at no cost to the auth server (or to a hosted project's per-IP limit,
+    /// which the server's own address would exhaust for every user).
+    async fn signed_here(&self, token: &str) -> Result<bool, Refusal> {
+        use routekit_auth::JwtError;
+        match self {
+            Backend::Embedded(auth) => Ok(matches!(
+                auth.verify_access_token(token).await,
+                Ok(_) | Err(JwtError::Expired)
+            )),
+            Backend::Supabase(project) => match project.verify_access_token(token).await {
+                Ok(_) | Err(SupabaseError::Invalid(JwtError::Expired)) => Ok(true),
+                Err(SupabaseError::Unavailable(reason)) => {
+                    tracing::warn!(target: "routekit::session", %reason, "Supabase project unavailable");
+                    Err(Refusal::Unavailable)
+                }
+                Err(_) => Ok(false),
+            },
         }
     }
 
@@ -254,24 +298,85 @@ fn supabase_refusal(error: SupabaseError) -> Refusal {
 
 impl Sessions {
     pub(crate) fn new(backend: Backend, config: SessionConfig) -> Self {
+        // supabase-js names its storage key after the auth server's host: the app's own with
+        // the embedded server, the project's in Supabase mode.
+        let cookie_name = config.cookie_name.clone().or_else(|| match &backend {
+            Backend::Embedded(_) => None,
+            Backend::Supabase(project) => {
+                let url = &project.config().url;
+                let host = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
+                Some(SessionCookie::name_for_host(host))
+            }
+        });
         Sessions(Arc::new(Inner {
             backend,
             config,
-            cache: Mutex::new(HashMap::default()),
+            cookie_name,
+            cache: Mutex::new(Cache::default()),
+            failed_refreshes: Mutex::new(HashMap::default()),
         }))
+    }
+
+    /// The session cookie's name for a request.
+    fn cookie_name(&self, parts: &Parts) -> String {
+        match &self.0.cookie_name {
+            Some(name) => name.clone(),
+            None => SessionCookie::name_for_host(request_host(parts)),
+        }
+    }
+
+    /// Refreshes a cookie's session, unless its access token is not signed by the backend or
+    /// the same token's refresh failed moments ago.
+    async fn refresh(
+        &self,
+        access_token: &str,
+        refresh_token: &str,
+    ) -> Result<(serde_json::Value, String), Refusal> {
+        let key = signature_of(access_token);
+        let now = Instant::now();
+        let failed_recently = self
+            .0
+            .failed_refreshes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .is_some_and(|at| now.duration_since(*at) < FAILED_REFRESH_TTL);
+        if failed_recently || !self.0.backend.signed_here(access_token).await? {
+            return Err(Refusal::Unauthenticated);
+        }
+        let refreshed = self.0.backend.refresh(refresh_token).await;
+        if let Err(Refusal::Unauthenticated) = refreshed {
+            let mut failed = self
+                .0
+                .failed_refreshes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if failed.len() >= CACHE_LIMIT {
+                failed.retain(|_, at| now.duration_since(*at) < FAILED_REFRESH_TTL);
+                if failed.len() >= CACHE_LIMIT {
+                    failed.clear();
+                }
+            }
+            failed.insert(key.into(), now);
+        }
+        refreshed
     }
 
     /// Verifies `token` and applies the revocation and MFA rules, from the cache when fresh.
     async fn check(&self, token: &str) -> Result<Session, Refusal> {
         let inner = &self.0;
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(Refusal::Unauthenticated);
+        }
         let generation = inner.backend.generation();
         let now = Instant::now();
-        let key = token.rsplit('.').next().unwrap_or(token);
+        let key = signature_of(token);
         // A hit hands out a reference count of the session, nothing else.
         let cached = inner
             .cache
             .lock()
             .unwrap_or_else(|e| e.into_inner())
+            .entries
             .get(key)
             .filter(|c| c.generation == generation && now < c.fresh_until && *c.token == *token)
             .map(|c| (c.session.clone(), c.requires_mfa));
@@ -290,11 +395,18 @@ impl Sessions {
                     fresh_until: now + inner.config.recheck_after.min(lifetime),
                     generation,
                 };
+                // The token twice (key and value) and its claims, decoded: about its size, again.
+                let size = token.len() * 3 + std::mem::size_of::<Cached>();
                 let mut cache = inner.cache.lock().unwrap_or_else(|e| e.into_inner());
-                if cache.len() >= CACHE_LIMIT {
-                    cache.clear();
+                if cache.entries.len() >= CACHE_LIMIT || cache.bytes + size > CACHE_BYTES {
+                    cache.entries.clear();
+                    cache.bytes = 0;
                 }
-                cache.insert(key.into(), entry);
+                if let Some(old) = cache.entries.insert(key.into(), entry) {
+                    let old_size = old.token.len() * 3 + std::mem::size_of::<Cached>();
+                    cache.bytes = cache.bytes.saturating_sub(old_size);
+                }
+                cache.bytes += size;
                 (session, requires_mfa)
             }
         };
@@ -401,97 +513,43 @@ fn is_navigation(headers: &HeaderMap) -> bool {
 enum Credentials<'a> {
     /// `Authorization: Bearer <jwt>`, borrowed from the request.
     Bearer(&'a str),
-    /// The `@supabase/ssr` cookie: its name, the chunk names present, and the session in it.
-    Cookie {
-        name: String,
-        present: Vec<String>,
-        access_token: String,
-        refresh_token: Option<String>,
-    },
+    /// The `@supabase/ssr` cookie.
+    Cookie(SessionCookie),
 }
 
-impl Credentials<'_> {
-    fn access_token(&self) -> &str {
-        match self {
-            Credentials::Bearer(token) => token,
-            Credentials::Cookie { access_token, .. } => access_token,
-        }
-    }
+/// The signature part of a JWT (short, and unique per token), a cache key.
+fn signature_of(token: &str) -> &str {
+    token.rsplit('.').next().unwrap_or(token)
 }
 
-/// The access token: `Authorization: Bearer`, else the `@supabase/ssr` session cookie.
-#[cfg(test)]
-fn access_token(headers: &HeaderMap, cookie_name: Option<&str>) -> Option<String> {
-    credentials(headers, cookie_name).map(|c| c.access_token().to_owned())
+/// The host a request was sent to: `Host`, or the HTTP/2 `:authority`.
+fn request_host(parts: &Parts) -> &str {
+    parts
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| parts.uri.authority().map(|a| a.as_str()))
+        .unwrap_or("localhost")
 }
 
-fn credentials<'a>(headers: &'a HeaderMap, cookie_name: Option<&str>) -> Option<Credentials<'a>> {
+/// The access token: `Authorization: Bearer`, else the `@supabase/ssr` session cookie named
+/// `cookie_name`.
+fn credentials<'a>(headers: &'a HeaderMap, cookie_name: &str) -> Option<Credentials<'a>> {
     if let Some(token) = routekit_auth::bearer_token(headers) {
         return Some(Credentials::Bearer(token));
     }
-    credentials_from_cookies(headers, cookie_name)
+    let cookie = SessionCookie::read(headers, cookie_name);
+    cookie
+        .access_token
+        .is_some()
+        .then_some(Credentials::Cookie(cookie))
 }
 
-fn credentials_from_cookies(
-    headers: &HeaderMap,
-    cookie_name: Option<&str>,
-) -> Option<Credentials<'static>> {
-    let cookies: Vec<(&str, &str)> = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.split_once('='))
-        .map(|(k, v)| (k.trim(), v.trim()))
-        .collect();
-    let name = match cookie_name {
-        Some(name) => name.to_owned(),
-        None => cookies.iter().find_map(|(k, _)| {
-            let base = k.strip_suffix(".0").unwrap_or(k);
-            (base.starts_with("sb-") && base.ends_with("-auth-token")).then(|| base.to_owned())
-        })?,
-    };
-    let get = |n: &str| cookies.iter().find(|(k, _)| *k == n).map(|(_, v)| *v);
-    let mut present = Vec::new();
-    // The bare cookie, else the chunks `.0`, `.1`, … up to the first gap.
-    let value = match get(&name).filter(|v| !v.is_empty()) {
-        Some(v) => {
-            present.push(name.clone());
-            v.to_owned()
-        }
-        None => {
-            let mut joined = String::new();
-            for i in 0.. {
-                let chunk_name = format!("{name}.{i}");
-                match get(&chunk_name) {
-                    Some(chunk) => {
-                        joined.push_str(chunk);
-                        present.push(chunk_name);
-                    }
-                    None => break,
-                }
-            }
-            joined
-        }
-    };
-    let json = match value.strip_prefix("base64-") {
-        Some(encoded) => {
-            let bytes = URL_SAFE_NO_PAD.decode(encoded.trim_end_matches('=')).ok()?;
-            String::from_utf8(bytes).ok()?
-        }
-        None => percent_encoding::percent_decode_str(&value)
-            .decode_utf8()
-            .ok()?
-            .into_owned(),
-    };
-    let session: serde_json::Value = serde_json::from_str(&json).ok()?;
-    Some(Credentials::Cookie {
-        name,
-        present,
-        access_token: session["access_token"].as_str()?.to_owned(),
-        refresh_token: session["refresh_token"].as_str().map(str::to_owned),
-    })
-}
+/// `@supabase/ssr` splits a long session into chunks of 3,180 bytes; a session with its user
+/// and a few factors takes two or three. More chunks than this are never read.
+const MAX_CHUNKS: usize = 16;
+/// Nor more bytes than this, all chunks together.
+const MAX_COOKIE_BYTES: usize = 32 << 10;
 
 /// The session part of a request's [`RequestContext`](crate::edge::RequestContext), in an
 /// app with auth: the app's sessions, and the `Set-Cookie` values the request wants on its
@@ -544,21 +602,27 @@ impl SessionScope {
     }
 }
 
-/// The embedded auth server, for handlers that sign users in (server-rendered forms).
+/// The embedded auth server and the request's client, for handlers that sign users in
+/// (server-rendered forms). The client is what the service's rate limits and the MFA IP
+/// binding are keyed on, resolved from the connection (and a trusted proxy's header, see
+/// [`AuthConfig::rate_limit_header`](routekit_auth::AuthConfig::rate_limit_header)).
 ///
 /// ```
 /// use routekit::AuthApi;
 ///
-/// pub async fn POST(AuthApi(auth): AuthApi) {
-///     // auth.sign_in_with_password(…)
+/// pub async fn POST(AuthApi(auth, client): AuthApi) {
+///     // auth.sign_in_with_password(&client, …)
 /// }
 /// ```
 #[derive(Clone)]
-pub struct AuthApi(pub AuthService);
+pub struct AuthApi(pub AuthService, pub routekit_auth::Client);
 
 impl std::fmt::Debug for AuthApi {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("AuthApi").field(&self.0).finish()
+        f.debug_tuple("AuthApi")
+            .field(&self.0)
+            .field(&self.1)
+            .finish()
     }
 }
 
@@ -566,9 +630,9 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthApi {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        SessionScope::of(parts)
+        let auth = SessionScope::of(parts)
             .and_then(|scope| match &scope.sessions.0.backend {
-                Backend::Embedded(auth) => Some(AuthApi(auth.clone())),
+                Backend::Embedded(auth) => Some(auth.clone()),
                 Backend::Supabase(_) => None,
             })
             .ok_or_else(|| {
@@ -576,21 +640,37 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthApi {
                     "AuthApi used, but the app has no embedded auth server: call App::auth",
                 )
                 .into_response()
-            })
+            })?;
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip());
+        let client = auth.client(&parts.headers, peer);
+        Ok(AuthApi(auth, client))
     }
 }
 
-/// The `@supabase/ssr` session cookie, for server-rendered sign-in pages: the name a browser's
-/// supabase-js client on this host would use, reading the current session, and writing a new
-/// one.
+/// The `@supabase/ssr` session cookie of a request, for server-rendered sign-in pages: its
+/// name (the one a browser's supabase-js client would use, or
+/// [`SessionConfig::cookie_name`]), the session in it, and every part of it the browser sent,
+/// so that writing a new session or signing out replaces all of them.
+///
+/// As an extractor it reads the cookie the app's [`Session`] reads; it always succeeds, with
+/// no tokens when there is no (readable) cookie.
 ///
 /// ```
 /// use routekit::SessionCookie;
+/// use routekit::http::HeaderMap;
 ///
 /// assert_eq!(SessionCookie::name_for_host("127.0.0.1:3000"), "sb-127-auth-token");
 /// assert_eq!(SessionCookie::name_for_host("app.example.com"), "sb-app-auth-token");
-/// let cookies = SessionCookie::write("sb-app-auth-token", &serde_json::json!({"access_token": "t"}));
-/// assert!(cookies[0].starts_with("sb-app-auth-token=base64-"));
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert("cookie", "sb-app-auth-token=stale".parse().unwrap());
+/// let cookie = SessionCookie::read(&headers, "sb-app-auth-token");
+/// assert_eq!(cookie.access_token, None);
+/// let written = cookie.replace(&serde_json::json!({"access_token": "t"}));
+/// assert!(written[0].starts_with("sb-app-auth-token=base64-"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -598,9 +678,10 @@ pub struct SessionCookie {
     /// The cookie's name.
     pub name: String,
     /// The access token in it.
-    pub access_token: String,
+    pub access_token: Option<String>,
     /// The refresh token in it.
     pub refresh_token: Option<String>,
+    /// The names of its parts in the request (bare and chunks), readable or not.
     present: Vec<String>,
 }
 
@@ -611,32 +692,70 @@ impl SessionCookie {
         format!("sb-{label}-auth-token")
     }
 
-    /// The session cookie of a request (bare or chunked, `base64-` or raw JSON).
-    pub fn read(headers: &HeaderMap) -> Option<SessionCookie> {
-        match credentials_from_cookies(headers, None)? {
-            Credentials::Cookie {
-                name,
-                present,
-                access_token,
-                refresh_token,
-            } => Some(SessionCookie {
-                name,
-                access_token,
-                refresh_token,
-                present,
-            }),
-            Credentials::Bearer(_) => None,
+    /// The cookie named `name` in a request's headers: bare, or chunked (`.0`, `.1`, …), as
+    /// `base64-` or raw JSON. One pass over the `Cookie` headers indexes its parts; at most
+    /// 16 chunks and 32 KiB are read, so a header of thousands of chunks costs no more than
+    /// its length to skip.
+    pub fn read(headers: &HeaderMap, name: &str) -> SessionCookie {
+        let mut bare = None;
+        let mut chunks: [Option<&str>; MAX_CHUNKS] = [None; MAX_CHUNKS];
+        let mut present = Vec::new();
+        for pair in headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+        {
+            let Some((key, value)) = pair.split_once('=') else {
+                continue;
+            };
+            let (key, value) = (key.trim(), value.trim());
+            let Some(rest) = key.strip_prefix(name) else {
+                continue;
+            };
+            if rest.is_empty() {
+                // The first of duplicates wins, as browsers send the most specific first.
+                if bare.is_none() {
+                    bare = Some(value);
+                    present.push(key.to_owned());
+                }
+            } else if let Some(index) = rest
+                .strip_prefix('.')
+                .and_then(|i| i.parse::<usize>().ok())
+                .filter(|i| *i < MAX_CHUNKS && rest.len() <= 3)
+            {
+                if chunks[index].is_none() {
+                    chunks[index] = Some(value);
+                    present.push(key.to_owned());
+                }
+            }
         }
+        let mut cookie = SessionCookie {
+            name: name.to_owned(),
+            access_token: None,
+            refresh_token: None,
+            present,
+        };
+        // The bare cookie, else the chunks `.0`, `.1`, … up to the first gap.
+        let value: String = match bare.filter(|v| !v.is_empty()) {
+            Some(value) => value.to_owned(),
+            None => chunks.iter().map_while(|c| *c).collect(),
+        };
+        if value.is_empty() || value.len() > MAX_COOKIE_BYTES {
+            return cookie;
+        }
+        if let Some((access, refresh)) = decode_session(&value) {
+            cookie.access_token = Some(access);
+            cookie.refresh_token = refresh;
+        }
+        cookie
     }
 
-    /// `Set-Cookie` values storing `session` (a token response) under `name`, chunked as
-    /// `@supabase/ssr` does. Send them with `Cache-Control: no-store`.
-    pub fn write(name: &str, session: &serde_json::Value) -> Vec<String> {
-        session_cookies(name, session, &[])
-    }
-
-    /// `Set-Cookie` values replacing this cookie with `session`, deleting chunks it no longer
-    /// needs.
+    /// `Set-Cookie` values storing `session` (a token response) under this cookie's name,
+    /// chunked as `@supabase/ssr` does, and deleting every part of the old cookie the new one
+    /// does not overwrite: an old bare cookie left beside new chunks would be read first, and
+    /// the next user of a shared browser would be in the previous account. Send them with
+    /// `Cache-Control: no-store`.
     pub fn replace(&self, session: &serde_json::Value) -> Vec<String> {
         session_cookies(&self.name, session, &self.present)
     }
@@ -647,6 +766,40 @@ impl SessionCookie {
             .iter()
             .map(|name| format!("{name}=; Path=/; SameSite=Lax; Max-Age=0"))
             .collect()
+    }
+}
+
+/// The access and refresh tokens of a cookie value (`base64-…` or percent-encoded JSON).
+fn decode_session(value: &str) -> Option<(String, Option<String>)> {
+    let json = match value.strip_prefix("base64-") {
+        Some(encoded) => {
+            let bytes = URL_SAFE_NO_PAD.decode(encoded.trim_end_matches('=')).ok()?;
+            String::from_utf8(bytes).ok()?
+        }
+        None => percent_encoding::percent_decode_str(value)
+            .decode_utf8()
+            .ok()?
+            .into_owned(),
+    };
+    #[derive(serde::Deserialize)]
+    struct Tokens {
+        access_token: String,
+        refresh_token: Option<String>,
+    }
+    let tokens: Tokens = serde_json::from_str(&json).ok()?;
+    Some((tokens.access_token, tokens.refresh_token))
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for SessionCookie {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let scope = SessionScope::of(parts).ok_or_else(|| {
+            ApiError::internal("SessionCookie used, but the app has no auth: call App::auth")
+                .into_response()
+        })?;
+        let name = scope.sessions.cookie_name(parts);
+        Ok(SessionCookie::read(&parts.headers, &name))
     }
 }
 
@@ -692,27 +845,33 @@ async fn extract(parts: &Parts) -> Result<Option<Session>, Response> {
         );
     };
     let sessions = &scope.sessions;
-    let Some(credentials) = credentials(&parts.headers, sessions.0.config.cookie_name.as_deref())
-    else {
+    let cookie_name = sessions.cookie_name(parts);
+    let Some(credentials) = credentials(&parts.headers, &cookie_name) else {
         return Ok(None);
     };
     // Borrowed from the request; owned only when a refresh replaces it.
-    let mut token = std::borrow::Cow::Borrowed(credentials.access_token());
-    if let Credentials::Cookie {
-        name,
-        present,
-        refresh_token: Some(refresh_token),
-        ..
-    } = &credentials
+    let (mut token, cookie) = match &credentials {
+        Credentials::Bearer(token) => (std::borrow::Cow::Borrowed(*token), None),
+        Credentials::Cookie(cookie) => (
+            std::borrow::Cow::Borrowed(cookie.access_token.as_deref().unwrap_or_default()),
+            Some(cookie),
+        ),
+    };
+    if let Some(
+        cookie @ SessionCookie {
+            refresh_token: Some(refresh_token),
+            ..
+        },
+    ) = cookie
     {
         if Sessions::needs_refresh(&token) {
             // Server-side refresh: the request goes on with the new token and the response
             // carries the rewritten cookie. Concurrent requests with the same cookie all get
             // the same new token (the auth server's reuse rule), so none burns the family.
-            match sessions.0.backend.refresh(refresh_token).await {
+            match sessions.refresh(&token, refresh_token).await {
                 Ok((fresh, access_token)) => {
-                    for cookie in session_cookies(name, &fresh, present) {
-                        scope.push(cookie);
+                    for set_cookie in cookie.replace(&fresh) {
+                        scope.push(set_cookie);
                     }
                     token = std::borrow::Cow::Owned(access_token);
                 }
@@ -784,28 +943,88 @@ mod tests {
         assert!(!is_navigation(&headers(&[])));
     }
 
+    fn access_token(headers: &HeaderMap, name: &str) -> Option<String> {
+        credentials(headers, name).map(|c| match c {
+            Credentials::Bearer(token) => token.to_owned(),
+            Credentials::Cookie(cookie) => cookie.access_token.unwrap(),
+        })
+    }
+
+    const NAME: &str = "sb-127-auth-token";
+
     #[test]
     fn tokens_come_from_bearer_bare_chunked_and_raw_cookies() {
         let session = r#"{"access_token":"tok","refresh_token":"r"}"#;
         let b64 = format!("base64-{}", URL_SAFE_NO_PAD.encode(session));
         let bearer = headers(&[("authorization", "Bearer abc")]);
-        assert_eq!(access_token(&bearer, None).as_deref(), Some("abc"));
+        assert_eq!(access_token(&bearer, NAME).as_deref(), Some("abc"));
         let bare = headers(&[("cookie", &format!("x=1; sb-127-auth-token={b64}"))]);
-        assert_eq!(access_token(&bare, None).as_deref(), Some("tok"));
+        assert_eq!(access_token(&bare, NAME).as_deref(), Some("tok"));
         let (a, b) = b64.split_at(20);
         let chunked = headers(&[(
             "cookie",
-            &format!("sb-127-auth-token.0={a}; sb-127-auth-token.1={b}"),
+            &format!("sb-127-auth-token.1={b}; sb-127-auth-token.0={a}"),
         )]);
-        assert_eq!(access_token(&chunked, None).as_deref(), Some("tok"));
+        assert_eq!(access_token(&chunked, NAME).as_deref(), Some("tok"));
         let raw =
             percent_encoding::utf8_percent_encode(session, percent_encoding::NON_ALPHANUMERIC)
                 .to_string();
-        let raw = headers(&[("cookie", &format!("sb-localhost-auth-token={raw}"))]);
-        assert_eq!(access_token(&raw, None).as_deref(), Some("tok"));
-        assert_eq!(access_token(&raw, Some("sb-other-auth-token")), None);
+        let raw = headers(&[("cookie", &format!("sb-127-auth-token={raw}"))]);
+        assert_eq!(access_token(&raw, NAME).as_deref(), Some("tok"));
+        assert_eq!(access_token(&raw, "sb-other-auth-token"), None);
         let garbage = headers(&[("cookie", "sb-127-auth-token=base64-!!!")]);
-        assert_eq!(access_token(&garbage, None), None);
+        assert_eq!(access_token(&garbage, NAME), None);
+    }
+
+    #[test]
+    fn only_the_cookie_of_this_host_is_read() {
+        // A sibling subdomain (evil.example.com) can set a cookie for example.com; it is never
+        // taken for the session of app.example.com.
+        let session = r#"{"access_token":"planted"}"#;
+        let b64 = format!("base64-{}", URL_SAFE_NO_PAD.encode(session));
+        let planted = headers(&[("cookie", &format!("sb-evil-auth-token={b64}"))]);
+        assert_eq!(access_token(&planted, "sb-app-auth-token"), None);
+    }
+
+    #[test]
+    fn a_flood_of_chunks_is_indexed_once_and_capped() {
+        // 19,000 empty chunks used to cost a rescan of the whole list per chunk index.
+        let flood: Vec<String> = (0..19_000).map(|i| format!("{NAME}.{i}=")).collect();
+        let flood = headers(&[("cookie", &flood.join("; "))]);
+        let cookie = SessionCookie::read(&flood, NAME);
+        assert_eq!(cookie.access_token, None);
+        // Only the chunks it would ever read are remembered (to be deleted on sign-out).
+        assert_eq!(cookie.present.len(), MAX_CHUNKS);
+        // A session spread over more chunks than the cap is not read at all.
+        let session = format!(r#"{{"access_token":"{}"}}"#, "t".repeat(40_000));
+        let b64 = format!("base64-{}", URL_SAFE_NO_PAD.encode(session));
+        let parts: Vec<String> = b64
+            .as_bytes()
+            .chunks(3180)
+            .enumerate()
+            .map(|(i, c)| format!("{NAME}.{i}={}", std::str::from_utf8(c).unwrap()))
+            .collect();
+        assert!(parts.len() > MAX_CHUNKS);
+        let big = headers(&[("cookie", &parts.join("; "))]);
+        assert_eq!(SessionCookie::read(&big, NAME).access_token, None);
+    }
+
+    #[test]
+    fn a_new_session_deletes_every_part_of_the_old_cookie() {
+        // An old bare cookie beside new chunks would be read first.
+        let old = headers(&[("cookie", "sb-127-auth-token=old; sb-127-auth-token.3=x")]);
+        let cookie = SessionCookie::read(&old, NAME);
+        let big = serde_json::json!({ "access_token": "t".repeat(5_000) });
+        let written = cookie.replace(&big);
+        assert!(written[0].starts_with("sb-127-auth-token.0=base64-"));
+        for stale in ["sb-127-auth-token=;", "sb-127-auth-token.3=;"] {
+            assert!(
+                written
+                    .iter()
+                    .any(|c| c.starts_with(stale) && c.contains("Max-Age=0")),
+                "{stale} in {written:?}"
+            );
+        }
     }
 }
 

@@ -22,14 +22,12 @@ pub(crate) fn page(title: &str, body: &str) -> Html<String> {
     ))
 }
 
-/// `next` if it is a path on this site, else `/account`: never an open redirect.
+/// `next` if it is a path on this site (`routekit::is_local_path`), else `/account`: never an
+/// open redirect.
 pub(crate) fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => {
-            n.to_owned()
-        }
-        _ => "/account".to_owned(),
-    }
+    next.filter(|n| routekit::is_local_path(n))
+        .unwrap_or("/account")
+        .to_owned()
 }
 
 /// 303 to `location` with the given `Set-Cookie` values and `Cache-Control: no-store`.

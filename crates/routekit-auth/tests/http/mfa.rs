@@ -146,7 +146,7 @@ async fn wrong_reused_and_expired_codes_are_refused(db: TestDb) {
     let claims: routekit_auth::Claims = serde_json::from_value(claims(&token2)).unwrap();
     let c = auth
         .service
-        .challenge(&claims, &factor, "unknown")
+        .challenge(&routekit_auth::Client::unknown(), &claims, &factor)
         .await
         .unwrap();
     assert!(c.expires_at > 0);
@@ -158,24 +158,30 @@ async fn wrong_reused_and_expired_codes_are_refused(db: TestDb) {
         .unwrap();
     let err = auth
         .service
-        .verify_totp(&claims, &factor, &c.id, &totp(&secret, step(1)), "unknown")
+        .verify_totp(
+            &routekit_auth::Client::unknown(),
+            &claims,
+            &factor,
+            &c.id,
+            &totp(&secret, step(1)),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.code(), "mfa_challenge_expired");
     // And one verified from another IP than the one that opened it.
     let c = auth
         .service
-        .challenge(&claims, &factor, "192.0.2.1")
+        .challenge(&client("192.0.2.1"), &claims, &factor)
         .await
         .unwrap();
     let err = auth
         .service
         .verify_totp(
+            &client("198.51.100.7"),
             &claims,
             &factor,
             &c.id,
             &totp(&secret, step(1)),
-            "198.51.100.7",
         )
         .await
         .unwrap_err();
@@ -188,6 +194,10 @@ async fn wrong_reused_and_expired_codes_are_refused(db: TestDb) {
         .unwrap();
     assert!(stored.starts_with("v1."));
     assert!(!stored.contains(&routekit_auth::base32(&secret)));
+}
+
+fn client(ip: &str) -> routekit_auth::Client {
+    routekit_auth::Client::from_ip(ip.parse().unwrap())
 }
 
 async fn sqlx_pool(auth: &crate::helpers::Auth) -> sqlx::AnyPool {

@@ -333,7 +333,11 @@ async fn a_configured_signing_key_signs_and_is_never_stored(db: TestDb) {
     config.signing_key = Some(key_b);
     let second = routekit_auth::AuthService::start(config).await.unwrap();
     let session = second
-        .sign_in_with_password("ann@example.com", crate::helpers::PASSWORD)
+        .sign_in_with_password(
+            &routekit_auth::Client::unknown(),
+            "ann@example.com",
+            crate::helpers::PASSWORD,
+        )
         .await
         .unwrap();
     assert_ne!(header(&session.access_token)["kid"], kid_a.as_str());

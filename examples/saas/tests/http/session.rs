@@ -71,10 +71,17 @@ async fn bearer_and_cookie_sessions_are_accepted(db: TestDb) {
     )
     .to_string();
     let res = me(&server, |r| {
-        r.header("cookie", format!("sb-localhost-auth-token={raw}"))
+        r.header("cookie", format!("sb-127-auth-token={raw}"))
     })
     .await;
     assert_eq!(res.status(), 200);
+    // Only the name supabase-js gives this host's cookie is read (issue #11): a cookie another
+    // subdomain planted under its own name is not a session here.
+    let res = me(&server, |r| {
+        r.header("cookie", format!("sb-localhost-auth-token={raw}"))
+    })
+    .await;
+    assert_eq!(res.status(), 401);
 }
 
 async fn forged_expired_and_foreign_tokens_are_refused(db: TestDb) {

@@ -1,10 +1,10 @@
 //! `/auth/sign-in`: a server-rendered sign-in form (no bundler). On success it writes the same
-//! `sb-<host>-auth-token` cookie `@supabase/ssr` would, rotates the CSRF secret, and sends the
-//! browser on: to `/auth/verify` when the account has a verified factor, else to `next`.
+//! `sb-<host>-auth-token` cookie `@supabase/ssr` would (replacing every part of an older one),
+//! rotates the CSRF secret, and sends the browser on: to `/auth/verify` when the account has a
+//! verified factor, else to `next`. The auth service rate-limits the attempts itself.
 
 use routekit::axum::response::{Html, Response};
-use routekit::http::{HeaderMap, header};
-use routekit::{ApiResult, AuthApi, CsrfToken, Form, Query, SessionCookie};
+use routekit::{ApiError, ApiResult, AuthApi, CsrfToken, Form, Query, SessionCookie};
 use serde::Deserialize;
 
 use crate::html::escape;
@@ -39,29 +39,31 @@ pub struct Credentials {
 }
 
 pub async fn POST(
-    AuthApi(auth): AuthApi,
+    AuthApi(auth, client): AuthApi,
     mut csrf: CsrfToken,
-    headers: HeaderMap,
+    cookie: SessionCookie,
     Form(form): Form<Credentials>,
 ) -> ApiResult<Response> {
     let next = safe_next(form.next.as_deref());
-    let session = match auth.sign_in_with_password(&form.email, &form.password).await {
+    let session = match auth
+        .sign_in_with_password(&client, &form.email, &form.password)
+        .await
+    {
         Ok(session) => session,
-        Err(e) if e.status().is_client_error() => {
+        // Too many attempts is not a wrong password: 429 with Retry-After.
+        Err(e) if e.status().is_client_error() && e.retry_after().is_none() => {
             let back = with_query("/auth/sign-in", &[("error", e.code()), ("next", &next)]);
             return Ok(redirect_with_cookies(&back, Vec::new()));
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(ApiError::from_auth(e)),
     };
     // A new session: a CSRF secret planted before sign-in protects nothing any more.
     csrf.rotate();
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    let name = SessionCookie::name_for_host(host);
-    let cookies = SessionCookie::write(&name, &session.to_json());
-    let level = auth.assurance_level(&session.claims).await?;
+    let cookies = cookie.replace(&session.to_json());
+    let level = auth
+        .assurance_level(&session.claims)
+        .await
+        .map_err(ApiError::from_auth)?;
     let location = if level.requires_mfa() {
         with_query("/auth/verify", &[("next", &next)])
     } else {

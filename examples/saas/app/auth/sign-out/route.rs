@@ -1,18 +1,18 @@
-//! `POST /auth/sign-out`: ends this session and deletes its cookie.
+//! `POST /auth/sign-out`: ends this session and deletes every part of its cookie.
 
 use routekit::auth::SignOutScope;
 use routekit::axum::response::Response;
-use routekit::http::HeaderMap;
-use routekit::{ApiResult, AuthApi, SessionCookie};
+use routekit::{ApiError, ApiResult, AuthApi, SessionCookie};
 
 use crate::pages::redirect_with_cookies;
 
-pub async fn POST(AuthApi(auth): AuthApi, headers: HeaderMap) -> ApiResult<Response> {
-    let Some(cookie) = SessionCookie::read(&headers) else {
-        return Ok(redirect_with_cookies("/auth/sign-in", Vec::new()));
-    };
-    if let Ok(claims) = auth.verify_access_token(&cookie.access_token).await {
-        auth.sign_out(&claims, SignOutScope::Local).await?;
+pub async fn POST(AuthApi(auth, _): AuthApi, cookie: SessionCookie) -> ApiResult<Response> {
+    if let Some(token) = cookie.access_token.as_deref() {
+        if let Ok(claims) = auth.verify_access_token(token).await {
+            auth.sign_out(&claims, SignOutScope::Local)
+                .await
+                .map_err(ApiError::from_auth)?;
+        }
     }
     Ok(redirect_with_cookies("/auth/sign-in", cookie.delete()))
 }

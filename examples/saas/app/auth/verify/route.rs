@@ -1,12 +1,12 @@
 //! `/auth/verify`: the second step for accounts with a verified TOTP factor. The code is checked
 //! against the user's factor; the session becomes `aal2` (a new session id and cookie).
+//!
+//! The session is checked before any code is (a signed-out session or a banned user gets the
+//! sign-in page), the auth service limits and locks out repeated failures, and every wrong
+//! code gets the same answer, so the redirect tells nothing but "not accepted".
 
-use std::net::SocketAddr;
-
-use routekit::axum::extract::ConnectInfo;
 use routekit::axum::response::{Html, Response};
-use routekit::http::HeaderMap;
-use routekit::{ApiResult, AuthApi, CsrfToken, Form, Query, SessionCookie};
+use routekit::{ApiError, ApiResult, AuthApi, CsrfToken, Form, Query, SessionCookie};
 use serde::Deserialize;
 
 use crate::html::escape;
@@ -39,35 +39,34 @@ pub struct Code {
 }
 
 pub async fn POST(
-    AuthApi(auth): AuthApi,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    AuthApi(auth, client): AuthApi,
+    cookie: SessionCookie,
     Form(form): Form<Code>,
 ) -> ApiResult<Response> {
     let next = safe_next(form.next.as_deref());
     let sign_in = with_query("/auth/sign-in", &[("next", &next)]);
-    let Some(cookie) = SessionCookie::read(&headers) else {
+    let Some(access_token) = cookie.access_token.as_deref() else {
         return Ok(redirect_with_cookies(&sign_in, Vec::new()));
     };
-    let Ok(claims) = auth.verify_access_token(&cookie.access_token).await else {
-        return Ok(redirect_with_cookies(&sign_in, Vec::new()));
-    };
-    let factors = auth.factors(&claims.sub).await?;
-    let Some(factor) = factors
-        .iter()
-        .find(|f| f["status"] == "verified" && f["factor_type"] == "totp")
-        .and_then(|f| f["id"].as_str())
-    else {
-        return Ok(redirect_with_cookies(&next, Vec::new()));
-    };
-    let ip = peer.ip().to_string();
-    let challenge = auth.challenge(&claims, factor, &ip).await?;
-    match auth.verify_totp(&claims, factor, &challenge.id, &form.code, &ip).await {
-        Ok(session) => Ok(redirect_with_cookies(&next, cookie.replace(&session.to_json()))),
+    // The session must still exist and its user must not be banned: `authenticate`, not just
+    // the token's signature.
+    let claims = match auth.authenticate(access_token).await {
+        Ok((_, claims)) => claims,
         Err(e) if e.status().is_client_error() => {
-            let back = with_query("/auth/verify", &[("error", e.code()), ("next", &next)]);
+            return Ok(redirect_with_cookies(&sign_in, Vec::new()));
+        }
+        Err(e) => return Err(ApiError::from_auth(e)),
+    };
+    match auth.verify_totp_code(&client, &claims, &form.code).await {
+        Ok(session) => Ok(redirect_with_cookies(&next, cookie.replace(&session.to_json()))),
+        // No verified factor: nothing to verify.
+        Err(e) if e.code() == "mfa_factor_not_found" && e.status() == 404 => {
+            Ok(redirect_with_cookies(&next, Vec::new()))
+        }
+        Err(e) if e.status().is_client_error() && e.retry_after().is_none() => {
+            let back = with_query("/auth/verify", &[("error", "invalid_code"), ("next", &next)]);
             Ok(redirect_with_cookies(&back, Vec::new()))
         }
-        Err(e) => Err(e.into()),
+        Err(e) => Err(ApiError::from_auth(e)),
     }
 }
