@@ -129,6 +129,28 @@ pub struct Keys {
     supplied: Option<(String, SigningKey)>,
     /// `ROUTEKIT_AUTH_JWT_SECRET`: legacy HS256 signing, as a GoTrue with only a JWT secret.
     legacy: Option<ring::hmac::Key>,
+    /// When an unknown `kid` last made this instance re-read the keys: a token naming a `kid`
+    /// nobody has must not cost a database query on every request.
+    unknown_kid_reload: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
+}
+
+/// At most one reload for unknown `kid`s per this interval (a key rotated on another instance
+/// is picked up by the first of its tokens after it).
+pub(crate) const UNKNOWN_KID_RELOAD: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Whether `kid` has the shape of a key id this server makes: a UUID (a generated key) or
+/// `config-` and 16 characters of base64url (a configured one). Anything else is unknown
+/// without asking the database.
+fn is_our_kid(kid: &str) -> bool {
+    match kid.strip_prefix("config-") {
+        Some(id) => {
+            id.len() == 16
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        }
+        None => uuid::Uuid::try_parse(kid).is_ok(),
+    }
 }
 
 struct KeySet {
@@ -196,6 +218,7 @@ impl Keys {
             jwt_exp,
             supplied,
             legacy,
+            unknown_kid_reload: Arc::new(std::sync::Mutex::new(None)),
         };
         if let Some((kid, key)) = &keys.supplied {
             keys.install(kid, "", key).await?;
@@ -387,10 +410,25 @@ impl Keys {
         serde_json::json!({ "keys": keys })
     }
 
-    /// Whether `kid` is known (after a reload if it was not).
+    /// Whether `kid` is known, after a reload if it was not: another instance may have
+    /// rotated. The reload happens only for a `kid` of our shape, and at most once per
+    /// [`UNKNOWN_KID_RELOAD`], so forged `kid`s cannot make every request a database query.
     pub(crate) async fn knows(&self, kid: &str) -> bool {
         if self.inner.read().expect("key lock").keys.contains_key(kid) {
             return true;
+        }
+        if !is_our_kid(kid) {
+            return false;
+        }
+        {
+            let mut last = self
+                .unknown_kid_reload
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if last.is_some_and(|at| at.elapsed() < UNKNOWN_KID_RELOAD) {
+                return false;
+            }
+            *last = Some(std::time::Instant::now());
         }
         self.reload().await.is_ok() && self.inner.read().expect("key lock").keys.contains_key(kid)
     }
@@ -495,5 +533,26 @@ impl<'a> TokenParts<'a> {
             return Err(JwtError::Audience);
         }
         Ok(claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_key_ids_of_our_shape_are_looked_up() {
+        assert!(is_our_kid("1b4e28ba-2fa1-11d2-883f-0016d3cca427"));
+        assert!(is_our_kid("config-AbCdEfGhIjKlMnOp"));
+        for kid in [
+            "nope",
+            "config-",
+            "config-short",
+            "../../etc",
+            "",
+            "1b4e28ba",
+        ] {
+            assert!(!is_our_kid(kid), "{kid}");
+        }
     }
 }

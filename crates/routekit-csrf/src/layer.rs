@@ -19,7 +19,7 @@ use crate::context::CsrfContext;
 use crate::error::{CsrfError, json_error};
 use crate::html;
 use crate::origin::{self, CookieSpec};
-use crate::source;
+use crate::source::{self, Found};
 use crate::token::CsrfSecret;
 
 /// HTML pages larger than this are served without the meta tag rather than buffered.
@@ -168,20 +168,30 @@ where
                 let res = refuse(req.method(), req.uri(), CsrfError::OriginRejected, reason);
                 return ResponseFuture::ready(res);
             }
-            if let Some(token) = source::header_token(headers) {
-                if let Err(e) = verify(secret.as_ref(), token) {
-                    let res = refuse(req.method(), req.uri(), e, "header token");
+            match source::header_token(headers) {
+                Found::One(token) => {
+                    if let Err(e) = verify(secret.as_ref(), token) {
+                        let res = refuse(req.method(), req.uri(), e, "header token");
+                        return ResponseFuture::ready(res);
+                    }
+                }
+                Found::Ambiguous => {
+                    let error = CsrfError::TokenInvalid;
+                    let res = refuse(req.method(), req.uri(), error, "different header tokens");
                     return ResponseFuture::ready(res);
                 }
-            } else if let Some(kind) = source::body_kind(headers) {
-                // The token is in the body: read it, check it, then hand the handler a body
-                // it can read again. `call` must use the service that was polled ready.
-                let clone = self.inner.clone();
-                let inner = std::mem::replace(&mut self.inner, clone);
-                return ResponseFuture::boxed(check_body(inner, req, kind, spec, secret));
-            } else {
-                let res = refuse(req.method(), req.uri(), CsrfError::TokenMissing, "no token");
-                return ResponseFuture::ready(res);
+                Found::None => {
+                    let Some(kind) = source::body_kind(headers) else {
+                        let error = CsrfError::TokenMissing;
+                        let res = refuse(req.method(), req.uri(), error, "no token");
+                        return ResponseFuture::ready(res);
+                    };
+                    // The token is in the body: read it, check it, then hand the handler a
+                    // body it can read again. `call` must use the service polled ready.
+                    let clone = self.inner.clone();
+                    let inner = std::mem::replace(&mut self.inner, clone);
+                    return ResponseFuture::boxed(check_body(inner, req, kind, spec, secret));
+                }
             }
         }
         let context = CsrfContext::new(spec, secret);
@@ -204,10 +214,10 @@ where
         Ok(buffered) => buffered,
         Err(res) => return Ok(res),
     };
-    let token = source::body_token(&kind, &bytes).await;
-    let checked = match token {
-        Some(token) => verify(secret.as_ref(), &token),
-        None => Err(CsrfError::TokenMissing),
+    let checked = match source::body_token(&kind, &bytes).await {
+        Found::One(token) => verify(secret.as_ref(), &token),
+        Found::None => Err(CsrfError::TokenMissing),
+        Found::Ambiguous => Err(CsrfError::TokenInvalid),
     };
     if let Err(e) = checked {
         return Ok(refuse(req.method(), req.uri(), e, "body token"));

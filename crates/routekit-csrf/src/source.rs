@@ -26,10 +26,29 @@ pub(crate) enum BodyKind {
     Json,
 }
 
-/// The header token, if the header is present (an unreadable value reads as empty, which
-/// fails verification rather than falling through to the body).
-pub(crate) fn header_token(headers: &HeaderMap) -> Option<&str> {
-    headers.get(&HEADER).map(|v| v.to_str().unwrap_or_default())
+/// A token as a request carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Found<T> {
+    /// No token in this place.
+    None,
+    /// One token (an unreadable header value reads as empty, which fails verification
+    /// rather than falling through to the body).
+    One(T),
+    /// Two or more different tokens: which one a proxy, a framework or the handler would
+    /// read is anybody's guess, so none is taken (403).
+    Ambiguous,
+}
+
+/// The header token. Repeated headers count only if they all say the same.
+pub(crate) fn header_token(headers: &HeaderMap) -> Found<&str> {
+    let mut values = headers.get_all(&HEADER).iter();
+    let Some(first) = values.next() else {
+        return Found::None;
+    };
+    if values.any(|other| other != first) {
+        return Found::Ambiguous;
+    }
+    Found::One(first.to_str().unwrap_or_default())
 }
 
 /// The kind of body that may carry a token, from `Content-Type`; `None` when none can.
@@ -85,12 +104,28 @@ fn is_length_limit(e: &axum::Error) -> bool {
     false
 }
 
-/// The token in a buffered body of the given kind.
-pub(crate) async fn body_token(kind: &BodyKind, bytes: &Bytes) -> Option<String> {
+/// At most one distinct value among `values`.
+fn single(values: impl Iterator<Item = String>) -> Found<String> {
+    let mut found = Found::None;
+    for value in values {
+        match &found {
+            Found::None => found = Found::One(value),
+            Found::One(first) if *first == value => {}
+            _ => return Found::Ambiguous,
+        }
+    }
+    found
+}
+
+/// The token in a buffered body of the given kind. A JSON object with the field twice does
+/// not parse (serde refuses duplicate fields), so it has no token.
+pub(crate) async fn body_token(kind: &BodyKind, bytes: &Bytes) -> Found<String> {
     match kind {
-        BodyKind::Form => form_urlencoded::parse(bytes)
-            .find(|(k, _)| k == FIELD_NAME)
-            .map(|(_, v)| v.into_owned()),
+        BodyKind::Form => single(
+            form_urlencoded::parse(bytes)
+                .filter(|(k, _)| k == FIELD_NAME)
+                .map(|(_, v)| v.into_owned()),
+        ),
         BodyKind::Json => {
             #[derive(serde::Deserialize)]
             struct Probe {
@@ -99,23 +134,30 @@ pub(crate) async fn body_token(kind: &BodyKind, bytes: &Bytes) -> Option<String>
             }
             // Only an object's own field counts: serde would also fill the struct from an
             // array's first element.
-            let first = bytes.iter().find(|b| !b.is_ascii_whitespace())?;
-            if *first != b'{' {
-                return None;
+            let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+            if first != Some(&b'{') {
+                return Found::None;
             }
-            serde_json::from_slice::<Probe>(bytes).ok()?.csrf_token
+            match serde_json::from_slice::<Probe>(bytes).map(|p| p.csrf_token) {
+                Ok(Some(token)) => Found::One(token),
+                _ => Found::None,
+            }
         }
         BodyKind::Multipart(boundary) => {
             let stream = futures_util::stream::once(std::future::ready(Ok::<_, std::io::Error>(
                 bytes.clone(),
             )));
             let mut multipart = multer::Multipart::new(stream, boundary.as_str());
+            let mut values = Vec::new();
             while let Ok(Some(field)) = multipart.next_field().await {
                 if field.name() == Some(FIELD_NAME) {
-                    return field.text().await.ok();
+                    match field.text().await {
+                        Ok(text) => values.push(text),
+                        Err(_) => break,
+                    }
                 }
             }
-            None
+            single(values.into_iter())
         }
     }
 }
@@ -155,29 +197,57 @@ mod tests {
         assert_eq!(kind("application/jsonx"), None);
     }
 
+    fn one(token: &str) -> Found<String> {
+        Found::One(token.to_owned())
+    }
+
     #[tokio::test]
     async fn tokens_are_found_in_each_body_kind() {
         let form = Bytes::from_static(b"name=a&csrf_token=T%2B1&x=2");
-        assert_eq!(
-            body_token(&BodyKind::Form, &form).await.as_deref(),
-            Some("T+1")
-        );
+        assert_eq!(body_token(&BodyKind::Form, &form).await, one("T+1"));
         let json =
             Bytes::from_static(br#"{"name":"a","nested":{"csrf_token":"no"},"csrf_token":"T"}"#);
-        assert_eq!(
-            body_token(&BodyKind::Json, &json).await.as_deref(),
-            Some("T")
-        );
+        assert_eq!(body_token(&BodyKind::Json, &json).await, one("T"));
         let multipart = Bytes::from_static(
             b"--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nhello\r\n\
               --B\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\nT\r\n--B--\r\n",
         );
         assert_eq!(
-            body_token(&BodyKind::Multipart("B".into()), &multipart)
-                .await
-                .as_deref(),
-            Some("T")
+            body_token(&BodyKind::Multipart("B".into()), &multipart).await,
+            one("T")
         );
+    }
+
+    #[tokio::test]
+    async fn two_different_tokens_in_a_body_are_ambiguous() {
+        let form = Bytes::from_static(b"csrf_token=A&csrf_token=B");
+        assert_eq!(body_token(&BodyKind::Form, &form).await, Found::Ambiguous);
+        // The same token twice is not ambiguous.
+        let form = Bytes::from_static(b"csrf_token=A&csrf_token=A");
+        assert_eq!(body_token(&BodyKind::Form, &form).await, one("A"));
+        let multipart = Bytes::from_static(
+            b"--B\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\nA\r\n\
+              --B\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\nB\r\n--B--\r\n",
+        );
+        assert_eq!(
+            body_token(&BodyKind::Multipart("B".into()), &multipart).await,
+            Found::Ambiguous
+        );
+        // serde refuses a JSON object with a field twice: no token at all.
+        let json = Bytes::from_static(br#"{"csrf_token":"A","csrf_token":"B"}"#);
+        assert_eq!(body_token(&BodyKind::Json, &json).await, Found::None);
+    }
+
+    #[test]
+    fn different_header_tokens_are_ambiguous() {
+        let mut headers = HeaderMap::new();
+        headers.append(HEADER_NAME, "A".parse().unwrap());
+        assert_eq!(header_token(&headers), Found::One("A"));
+        headers.append(HEADER_NAME, "A".parse().unwrap());
+        assert_eq!(header_token(&headers), Found::One("A"));
+        headers.append(HEADER_NAME, "B".parse().unwrap());
+        assert_eq!(header_token(&headers), Found::Ambiguous);
+        assert_eq!(header_token(&HeaderMap::new()), Found::None);
     }
 
     #[tokio::test]
@@ -190,12 +260,12 @@ mod tests {
             b"{}",
         ] {
             let bytes = Bytes::copy_from_slice(json);
-            assert_eq!(body_token(&BodyKind::Json, &bytes).await, None);
+            assert_eq!(body_token(&BodyKind::Json, &bytes).await, Found::None);
         }
         let bytes = Bytes::from_static(b"--B\r\ngarbage");
         assert_eq!(
             body_token(&BodyKind::Multipart("B".into()), &bytes).await,
-            None
+            Found::None
         );
     }
 }

@@ -251,6 +251,11 @@ impl ServerProcess {
         &self.url
     }
 
+    /// The server's process id (to read its `/proc` entries, say).
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("server still running")
+    }
+
     /// The next line the server writes to stdout (its log), or `None` once it has exited.
     pub async fn next_line(&mut self) -> Option<String> {
         self.lines.next_line().await.ok().flatten()

@@ -8,7 +8,8 @@ use serde::de::DeserializeOwned;
 use crate::error::ApiError;
 
 /// Values of `[param]` folders, like axum's `Path`, answering 400 `invalid_path_param` when a
-/// value does not parse.
+/// value does not parse, or is (or decodes to a path through) `.` or `..`, or holds NUL, as
+/// [`Segments`] refuses them.
 ///
 /// ```
 /// // app/users/[id]/route.rs
@@ -32,6 +33,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        check_params(parts, state).await?;
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(value)) => Ok(Path(value)),
             // A handler asking for parameters its URL does not have is the app's bug, not the
@@ -45,6 +47,28 @@ where
             )),
         }
     }
+}
+
+/// Refuses `[param]` values that would walk a path: `.`, `..`, or a value whose pieces
+/// between `/` or `\` (decoded: `..%2F..%2Fetc` is one segment on the wire) include one,
+/// and values holding NUL. An encoded `/` alone is fine (`a%2Fb` is `a/b`, one value).
+async fn check_params<S: Send + Sync>(parts: &mut Parts, state: &S) -> Result<(), ApiError> {
+    let Ok(params) = axum::extract::RawPathParams::from_request_parts(parts, state).await else {
+        // No parameters, or not UTF-8: axum's `Path` answers for those.
+        return Ok(());
+    };
+    for (_, value) in &params {
+        let walks = value
+            .split(['/', '\\'])
+            .any(|piece| piece == "." || piece == "..");
+        if walks || value.contains('\0') {
+            return Err(ApiError::bad_request(
+                "invalid_path_param",
+                "`.` and `..` segments and NUL are not allowed in a path parameter",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The query string, deserialized; 400 `invalid_query` when it does not fit.

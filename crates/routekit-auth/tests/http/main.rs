@@ -3,6 +3,7 @@
 mod helpers;
 
 mod accounts;
+mod issue_11;
 mod limits;
 mod mfa;
 mod outage;

@@ -206,3 +206,36 @@ async fn refusals_are_logged_without_the_token_or_cookie() {
     assert!(!log.contains(&mallory.token), "the token leaked: {log}");
     assert!(!log.contains("c2VjcmV0"), "the cookie leaked: {log}");
 }
+
+#[tokio::test]
+async fn responses_are_not_sniffed_and_pages_cannot_be_framed_issue_11() {
+    let (_, server, browser) = setup().await;
+    let page = browser
+        .request(&server, "GET", "/page")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(
+        page.headers()["content-security-policy"],
+        "frame-ancestors 'self'"
+    );
+    assert_eq!(page.headers()["x-frame-options"], "SAMEORIGIN");
+    // JSON, errors and refusals are not sniffed either; only pages get framing rules.
+    for res in [
+        browser
+            .request(&server, "GET", "/submit")
+            .send()
+            .await
+            .unwrap(),
+        browser
+            .request(&server, "GET", "/nowhere")
+            .send()
+            .await
+            .unwrap(),
+        browser.post(&server, "/submit").send().await.unwrap(),
+    ] {
+        assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+        assert!(res.headers().get("x-frame-options").is_none());
+    }
+}

@@ -281,3 +281,71 @@ async fn a_form_body_over_the_route_limit_is_413_without_running_the_handler() {
     assert_eq!(res.status(), 200);
     assert_eq!(calls.get(), 1);
 }
+
+#[tokio::test]
+async fn ambiguous_tokens_are_refused_issue_11() {
+    let (calls, server, browser) = setup().await;
+    // Two X-CSRF-Token headers, one of them right: which one a proxy or a handler reads is
+    // anybody's guess, so neither is taken.
+    for (first, second) in [
+        (browser.token.as_str(), "forged"),
+        ("forged", browser.token.as_str()),
+    ] {
+        let res = browser
+            .post(&server, "/submit")
+            .header("x-csrf-token", first)
+            .header("x-csrf-token", second)
+            .send()
+            .await
+            .unwrap();
+        assert_refused(res, "csrf_token_invalid").await;
+    }
+    // A form with the field twice.
+    let res = browser
+        .post(&server, "/submit")
+        .form(&[
+            ("csrf_token", browser.token.as_str()),
+            ("csrf_token", "forged"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_refused(res, "csrf_token_invalid").await;
+    // A multipart form with the field twice.
+    let body = format!(
+        "--B\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{}\r\n\
+         --B\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\nforged\r\n--B--\r\n",
+        browser.token
+    );
+    let res = browser
+        .post(&server, "/submit")
+        .header("content-type", "multipart/form-data; boundary=B")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_refused(res, "csrf_token_invalid").await;
+    // A JSON object with the field twice has no token (serde refuses duplicate fields).
+    let res = browser
+        .post(&server, "/submit")
+        .header("content-type", "application/json")
+        .body(format!(
+            r#"{{"csrf_token":"{}","csrf_token":"forged"}}"#,
+            browser.token
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_refused(res, "csrf_token_missing").await;
+    assert_eq!(calls.get(), 0, "no handler ran");
+    // The same token twice is not ambiguous.
+    let res = browser
+        .post(&server, "/submit")
+        .header("x-csrf-token", &browser.token)
+        .header("x-csrf-token", &browser.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(calls.get(), 1);
+}

@@ -6,6 +6,7 @@ mod auth;
 mod conventions;
 mod csrf;
 mod errors;
+mod issue_11;
 mod methods;
 mod serving;
 mod session;

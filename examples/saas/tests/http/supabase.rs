@@ -23,6 +23,8 @@ on_both_databases!(
     a_session_signed_out_at_the_project_stops_working,
     legacy_hs256_tokens_need_the_configured_secret,
     an_expiring_cookie_is_refreshed_by_the_project,
+    a_forged_expiring_cookie_never_reaches_the_projects_token_endpoint,
+    a_refused_refresh_is_not_retried_on_every_request,
 );
 
 const LEGACY_SECRET: &str = "super-secret-jwt-token-with-at-least-32-characters-long";
@@ -36,6 +38,7 @@ struct Project {
     auth: AuthService,
     user_calls: Arc<AtomicUsize>,
     jwks_calls: Arc<AtomicUsize>,
+    token_calls: Arc<AtomicUsize>,
     /// The `apikey` and `Authorization` headers of each JWKS request.
     jwks_headers: Arc<Mutex<Vec<KeyHeaders>>>,
 }
@@ -53,6 +56,7 @@ async fn project_on(
     let config = configure(AuthConfig::new(db.url()).with_site_url(reserved.url("")));
     let auth = AuthService::start(config).await.unwrap();
     let (user_calls, jwks_calls, jwks_headers) = (Arc::default(), Arc::default(), Arc::default());
+    let token_calls: Arc<AtomicUsize> = Arc::default();
     let counted = {
         let (user_calls, jwks_calls, jwks_headers): (
             Arc<AtomicUsize>,
@@ -63,6 +67,7 @@ async fn project_on(
             Arc::clone(&jwks_calls),
             Arc::clone(&jwks_headers),
         );
+        let token_calls = Arc::clone(&token_calls);
         move |req: routekit::axum::extract::Request| {
             let header = |name: &str| {
                 req.headers()
@@ -72,6 +77,9 @@ async fn project_on(
             match req.uri().path() {
                 "/auth/v1/user" => {
                     user_calls.fetch_add(1, Ordering::SeqCst);
+                }
+                "/auth/v1/token" => {
+                    token_calls.fetch_add(1, Ordering::SeqCst);
                 }
                 "/auth/v1/.well-known/jwks.json" => {
                     jwks_calls.fetch_add(1, Ordering::SeqCst);
@@ -91,6 +99,7 @@ async fn project_on(
         auth,
         user_calls,
         jwks_calls,
+        token_calls,
         jwks_headers,
     }
 }
@@ -391,6 +400,78 @@ async fn an_expiring_cookie_is_refreshed_by_the_project(db: TestDb) {
         "unauthenticated",
     )
     .await;
+}
+
+/// Issue #11: a cookie with a forged, expired access token used to make the app call the
+/// project's `/token` for every request, from the app's own address, which can exhaust the
+/// project's per-IP limit for every user of the app.
+async fn a_forged_expiring_cookie_never_reaches_the_projects_token_endpoint(db: TestDb) {
+    let project = project(&db, |c| c).await;
+    let app = app(project.config(), SessionConfig::default()).await;
+    let session = project.sign_up("ann@example.com").await;
+    // The real token's claims, expired, under a signature that is not the project's.
+    let real = token(&session);
+    let mut parts = real.split('.');
+    let header = parts.next().unwrap();
+    let mut claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap()).unwrap();
+    claims["exp"] = json!(claims["iat"].as_i64().unwrap() - 10);
+    let forged = format!(
+        "{header}.{}.{}",
+        URL_SAFE_NO_PAD.encode(claims.to_string()),
+        URL_SAFE_NO_PAD.encode([7u8; 64])
+    );
+    let mut cookie_session = session.clone();
+    cookie_session["access_token"] = json!(forged);
+    let before = project.token_calls.load(Ordering::SeqCst);
+    for _ in 0..5 {
+        assert_error(
+            me(&app, |r| r.header("cookie", cookie(&cookie_session))).await,
+            401,
+            "unauthenticated",
+        )
+        .await;
+    }
+    assert_eq!(
+        project.token_calls.load(Ordering::SeqCst),
+        before,
+        "never refreshed"
+    );
+    // The real refresh token was not spent either.
+    let res = reqwest::Client::new()
+        .post(
+            project
+                .server
+                .url("/auth/v1/token?grant_type=refresh_token"),
+        )
+        .json(&json!({"refresh_token": session["refresh_token"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+async fn a_refused_refresh_is_not_retried_on_every_request(db: TestDb) {
+    let project = project(&db, |c| c.with_jwt_exp(Duration::from_secs(30))).await;
+    let app = app(project.config(), SessionConfig::default()).await;
+    let session = project.sign_up("ann@example.com").await;
+    // A real (expiring) access token with a refresh token the project refuses.
+    let mut revoked = session.clone();
+    revoked["refresh_token"] = json!("not-a-refresh-token");
+    let before = project.token_calls.load(Ordering::SeqCst);
+    for _ in 0..5 {
+        assert_error(
+            me(&app, |r| r.header("cookie", cookie(&revoked))).await,
+            401,
+            "unauthenticated",
+        )
+        .await;
+    }
+    assert_eq!(
+        project.token_calls.load(Ordering::SeqCst) - before,
+        1,
+        "one refresh call, remembered as failed"
+    );
 }
 
 #[tokio::test]
