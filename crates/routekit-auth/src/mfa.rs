@@ -543,7 +543,7 @@ impl AuthService {
         if code.is_empty() {
             return Err(AuthError::validation("Code needs to be non-empty"));
         }
-        self.require_live_session(claims).await?;
+        self.live_user(claims).await?;
         let pool = &self.inner.store.pool;
         let unprocessable = |code: &'static str, message: &'static str| {
             AuthError::api(StatusCode::UNPROCESSABLE_ENTITY, code, message)
@@ -687,7 +687,7 @@ impl AuthService {
         claims: &Claims,
         code: &str,
     ) -> Result<Session, AuthError> {
-        self.require_live_session(claims).await?;
+        self.live_user(claims).await?;
         let factor: Option<String> = sqlx::query_scalar(
             "SELECT id FROM auth_factors WHERE user_id = $1 AND status = 'verified' \
              AND factor_type = 'totp' ORDER BY created_at, id LIMIT 1",
@@ -707,33 +707,6 @@ impl AuthService {
                 .await?;
         }
         verified
-    }
-
-    /// 403 unless the token's session still exists, is the token user's, and the user is not
-    /// banned: checked before anything is tried or changed for the session.
-    async fn require_live_session(&self, claims: &Claims) -> Result<(), AuthError> {
-        if !self.session_exists(claims).await? {
-            return Err(AuthError::api(
-                StatusCode::FORBIDDEN,
-                "session_not_found",
-                "Session from session_id claim in JWT does not exist",
-            ));
-        }
-        let user = self.user(&claims.sub).await?.ok_or_else(|| {
-            AuthError::api(
-                StatusCode::FORBIDDEN,
-                "user_not_found",
-                "User from sub claim in JWT does not exist",
-            )
-        })?;
-        if user.is_banned(crate::now()) {
-            return Err(AuthError::api(
-                StatusCode::FORBIDDEN,
-                "user_banned",
-                "User is banned",
-            ));
-        }
-        Ok(())
     }
 
     /// Counts an attempt on a factor before its code is compared, as a failure until the code

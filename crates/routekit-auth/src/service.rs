@@ -650,7 +650,15 @@ impl AuthService {
                 format!("invalid JWT: {e}"),
             )
         })?;
-        if !self.session_exists(&claims).await? {
+        let user = self.live_user(&claims).await?;
+        Ok((user, claims))
+    }
+
+    /// The claims' user, when their session still exists and is the user's, and the user is
+    /// not banned; else 403 `session_not_found`, `user_not_found` or `user_banned`. Checked
+    /// before anything is tried or changed for a session.
+    pub(crate) async fn live_user(&self, claims: &Claims) -> Result<User, AuthError> {
+        if !self.session_exists(claims).await? {
             return Err(AuthError::api(
                 StatusCode::FORBIDDEN,
                 "session_not_found",
@@ -671,7 +679,7 @@ impl AuthService {
                 "User is banned",
             ));
         }
-        Ok((user, claims))
+        Ok(user)
     }
 
     /// Ends sessions of the token's user.

@@ -107,6 +107,11 @@ pub(crate) async fn post_raw_json(
 /// Enrolls and verifies a TOTP factor on the auth server at `base` for the `aal1` session's
 /// user, through its HTTP API as supabase-js would; returns the `aal2` session.
 pub(crate) async fn verify_a_totp_factor(base: &str, aal1: &str) -> Value {
+    verified_totp_factor(base, aal1).await.0
+}
+
+/// As [`verify_a_totp_factor`], also returning the factor's secret.
+pub(crate) async fn verified_totp_factor(base: &str, aal1: &str) -> (Value, Vec<u8>) {
     let client = reqwest::Client::new();
     let call = |path: String, body: Value| {
         client
@@ -149,7 +154,7 @@ pub(crate) async fn verify_a_totp_factor(base: &str, aal1: &str) -> Value {
     .await
     .unwrap();
     assert_eq!(res.status(), 200, "factor verified");
-    res.json().await.unwrap()
+    (res.json().await.unwrap(), secret)
 }
 
 /// Repeats `request` until it is refused with 401 `unauthenticated`, asserting it is accepted

@@ -118,46 +118,9 @@ async fn password_guesses_through_the_sign_in_page_meet_the_limit(db: TestDb) {
 async fn user_with_factor(server: &TestServer, email: &str) -> Vec<u8> {
     let base = server.url("");
     let aal1 = sign_up(&base, email).await;
-    let client = reqwest::Client::new();
-    let enrolled: Value = client
-        .post(format!("{base}/auth/v1/factors"))
-        .header("x-supabase-api-version", "2024-01-01")
-        .bearer_auth(token(&aal1))
-        .json(&json!({"factor_type": "totp", "friendly_name": "phone"}))
-        .send()
+    crate::helpers::verified_totp_factor(&base, &token(&aal1))
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let secret =
-        routekit_auth::base32_decode(enrolled["totp"]["secret"].as_str().unwrap()).unwrap();
-    let challenge: Value = client
-        .post(format!(
-            "{base}/auth/v1/factors/{}/challenge",
-            enrolled["id"].as_str().unwrap()
-        ))
-        .header("x-supabase-api-version", "2024-01-01")
-        .bearer_auth(token(&aal1))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let res = client
-        .post(format!(
-            "{base}/auth/v1/factors/{}/verify",
-            enrolled["id"].as_str().unwrap()
-        ))
-        .header("x-supabase-api-version", "2024-01-01")
-        .bearer_auth(token(&aal1))
-        .json(&json!({"challenge_id": challenge["id"], "code": code(&secret, 0)}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200, "factor verified");
-    secret
+        .1
 }
 
 fn code(secret: &[u8], ahead: i64) -> String {
