@@ -533,12 +533,15 @@ fn request_host(parts: &Parts) -> &str {
 }
 
 /// The access token: `Authorization: Bearer`, else the `@supabase/ssr` session cookie named
-/// `cookie_name`.
-fn credentials<'a>(headers: &'a HeaderMap, cookie_name: &str) -> Option<Credentials<'a>> {
+/// `cookie_name()` (worked out only when there is no Bearer token).
+fn credentials<'a>(
+    headers: &'a HeaderMap,
+    cookie_name: impl FnOnce() -> String,
+) -> Option<Credentials<'a>> {
     if let Some(token) = routekit_auth::bearer_token(headers) {
         return Some(Credentials::Bearer(token));
     }
-    let cookie = SessionCookie::read(headers, cookie_name);
+    let cookie = SessionCookie::read(headers, &cookie_name());
     cookie
         .access_token
         .is_some()
@@ -845,8 +848,7 @@ async fn extract(parts: &Parts) -> Result<Option<Session>, Response> {
         );
     };
     let sessions = &scope.sessions;
-    let cookie_name = sessions.cookie_name(parts);
-    let Some(credentials) = credentials(&parts.headers, &cookie_name) else {
+    let Some(credentials) = credentials(&parts.headers, || sessions.cookie_name(parts)) else {
         return Ok(None);
     };
     // Borrowed from the request; owned only when a refresh replaces it.
@@ -944,7 +946,7 @@ mod tests {
     }
 
     fn access_token(headers: &HeaderMap, name: &str) -> Option<String> {
-        credentials(headers, name).map(|c| match c {
+        credentials(headers, || name.to_owned()).map(|c| match c {
             Credentials::Bearer(token) => token.to_owned(),
             Credentials::Cookie(cookie) => cookie.access_token.unwrap(),
         })
