@@ -292,13 +292,13 @@ impl AuthConfig {
             }
         }
         config.rate_limit_header = var("ROUTEKIT_AUTH_RATE_LIMIT_HEADER").filter(|h| !h.is_empty());
-        if let Some(header) = &config.rate_limit_header {
-            if http::HeaderName::try_from(header.trim()).is_err() {
-                return Err(AuthConfigError::Variable {
-                    name: "ROUTEKIT_AUTH_RATE_LIMIT_HEADER",
-                    expected: "a header name",
-                });
-            }
+        if let Some(header) = &config.rate_limit_header
+            && http::HeaderName::try_from(header.trim()).is_err()
+        {
+            return Err(AuthConfigError::Variable {
+                name: "ROUTEKIT_AUTH_RATE_LIMIT_HEADER",
+                expected: "a header name",
+            });
         }
         if let Some(list) = var("ROUTEKIT_AUTH_TRUSTED_PROXIES") {
             config.trusted_proxies =

@@ -26,6 +26,23 @@ pub struct Store {
     backend: Backend,
 }
 
+/// Opens `path` (creating it) and waits for an exclusive lock on it, which lasts as long as
+/// the file stays open; the operating system releases it if the process dies.
+async fn lock_exclusively(path: String) -> Result<std::fs::File, AuthError> {
+    tokio::task::spawn_blocking(move || {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        file.lock()?;
+        Ok::<_, std::io::Error>(file)
+    })
+    .await
+    .map_err(AuthError::internal)?
+    .map_err(AuthError::internal)
+}
+
 impl Store {
     /// Connects (creating a SQLite file and its folder when needed) and runs the migrations.
     ///
@@ -36,8 +53,12 @@ impl Store {
     /// ```
     pub async fn connect(url: &str) -> Result<Store, AuthError> {
         sqlx::any::install_default_drivers();
+        let mut lock_file = None;
         let (url, backend) = if let Some(path) = url.strip_prefix("sqlite://") {
             let file = path.split('?').next().unwrap_or(path);
+            if !file.is_empty() && file != ":memory:" && !path.contains("mode=memory") {
+                lock_file = Some(format!("{file}.lock"));
+            }
             if let Some(dir) = Path::new(file)
                 .parent()
                 .filter(|d| !d.as_os_str().is_empty())
@@ -78,10 +99,19 @@ impl Store {
             })
             .connect_with(options)
             .await?;
+        // sqlx serialises PostgreSQL migrations with an advisory lock, but takes no lock on
+        // SQLite: instances started together on a fresh file raced to create the tables
+        // (`table auth_users already exists`). An exclusive lock on a file beside the
+        // database makes them take turns; the later ones find the schema migrated.
+        let lock = match lock_file {
+            Some(path) => Some(lock_exclusively(path).await?),
+            None => None,
+        };
         sqlx::migrate!("./migrations")
             .run(&pool)
             .await
             .map_err(AuthError::internal)?;
+        drop(lock);
         Ok(Store { pool, backend })
     }
 

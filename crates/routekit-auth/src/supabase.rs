@@ -236,20 +236,20 @@ impl SupabaseAuth {
                     .kid
                     .as_deref()
                     .ok_or(SupabaseError::Invalid(JwtError::UnknownKey))?;
-                if !self.has_key(kid) {
-                    if let Err(error) = self.refresh_jwks(kid).await {
-                        // A stale JWKS that has the key still verifies while the project is
-                        // unreachable; keys are only withdrawn after their tokens expire.
-                        if !self
-                            .0
-                            .jwks
-                            .read()
-                            .expect("jwks lock")
-                            .keys
-                            .contains_key(kid)
-                        {
-                            return Err(error);
-                        }
+                if !self.has_key(kid)
+                    && let Err(error) = self.refresh_jwks(kid).await
+                {
+                    // A stale JWKS that has the key still verifies while the project is
+                    // unreachable; keys are only withdrawn after their tokens expire.
+                    if !self
+                        .0
+                        .jwks
+                        .read()
+                        .expect("jwks lock")
+                        .keys
+                        .contains_key(kid)
+                    {
+                        return Err(error);
                     }
                 }
                 let jwks = self.0.jwks.read().expect("jwks lock");

@@ -79,15 +79,14 @@ fn plan_one(file: RouteFile) -> Result<PlannedRoute, Diagnostic> {
     if let Some(pos) = url_segments
         .iter()
         .position(|s| matches!(s, Segment::CatchAll(_) | Segment::OptionalCatchAll(_)))
+        && pos + 1 != url_segments.len()
     {
-        if pos + 1 != url_segments.len() {
-            return Err(Diagnostic::new(format!(
+        return Err(Diagnostic::new(format!(
                 "catch-all segment `{}` is not the last segment of the URL",
                 url_segments[pos]
             ))
             .at(Location::file(file.path.clone()))
             .help("a catch-all takes the rest of the path; move the route file into the catch-all folder itself"));
-        }
     }
     let mut url = String::new();
     let mut pattern = String::new();
@@ -338,10 +337,10 @@ fn conflict(
 ) -> Diagnostic {
     let mut d = Diagnostic::new(format!("route `{pattern}` is rejected by the router: {e}"))
         .at(Location::file(file.to_owned()));
-    if let matchit::InsertError::Conflict { with } = e {
-        if let Some(other) = owners.get(with.as_str()) {
-            d = d.at(Location::file(other.clone()));
-        }
+    if let matchit::InsertError::Conflict { with } = e
+        && let Some(other) = owners.get(with.as_str())
+    {
+        d = d.at(Location::file(other.clone()));
     }
     d.help("rename or move one of the folders so that each URL has one route")
 }

@@ -726,11 +726,10 @@ impl SessionCookie {
                 .strip_prefix('.')
                 .and_then(|i| i.parse::<usize>().ok())
                 .filter(|i| *i < MAX_CHUNKS && rest.len() <= 3)
+                && chunks[index].is_none()
             {
-                if chunks[index].is_none() {
-                    chunks[index] = Some(value);
-                    present.push(key.to_owned());
-                }
+                chunks[index] = Some(value);
+                present.push(key.to_owned());
             }
         }
         let mut cookie = SessionCookie {
@@ -865,21 +864,20 @@ async fn extract(parts: &Parts) -> Result<Option<Session>, Response> {
             ..
         },
     ) = cookie
+        && Sessions::needs_refresh(&token)
     {
-        if Sessions::needs_refresh(&token) {
-            // Server-side refresh: the request goes on with the new token and the response
-            // carries the rewritten cookie. Concurrent requests with the same cookie all get
-            // the same new token (the auth server's reuse rule), so none burns the family.
-            match sessions.refresh(&token, refresh_token).await {
-                Ok((fresh, access_token)) => {
-                    for set_cookie in cookie.replace(&fresh) {
-                        scope.push(set_cookie);
-                    }
-                    token = std::borrow::Cow::Owned(access_token);
+        // Server-side refresh: the request goes on with the new token and the response
+        // carries the rewritten cookie. Concurrent requests with the same cookie all get
+        // the same new token (the auth server's reuse rule), so none burns the family.
+        match sessions.refresh(&token, refresh_token).await {
+            Ok((fresh, access_token)) => {
+                for set_cookie in cookie.replace(&fresh) {
+                    scope.push(set_cookie);
                 }
-                Err(Refusal::Unauthenticated) => return Ok(None),
-                Err(refusal) => return Err(sessions.refuse(refusal, parts)),
+                token = std::borrow::Cow::Owned(access_token);
             }
+            Err(Refusal::Unauthenticated) => return Ok(None),
+            Err(refusal) => return Err(sessions.refuse(refusal, parts)),
         }
     }
     match sessions.check(&token).await {

@@ -7,4 +7,5 @@ mod issue_11;
 mod limits;
 mod mfa;
 mod outage;
+mod startup;
 mod tokens;

@@ -7,12 +7,11 @@ use routekit::{ApiError, ApiResult, AuthApi, SessionCookie};
 use crate::pages::redirect_with_cookies;
 
 pub async fn POST(AuthApi(auth, _): AuthApi, cookie: SessionCookie) -> ApiResult<Response> {
-    if let Some(token) = cookie.access_token.as_deref() {
-        if let Ok(claims) = auth.verify_access_token(token).await {
+    if let Some(token) = cookie.access_token.as_deref()
+        && let Ok(claims) = auth.verify_access_token(token).await {
             auth.sign_out(&claims, SignOutScope::Local)
                 .await
                 .map_err(ApiError::from_auth)?;
         }
-    }
     Ok(redirect_with_cookies("/auth/sign-in", cookie.delete()))
 }
