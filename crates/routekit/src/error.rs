@@ -215,12 +215,20 @@ impl fmt::Display for ApiError {
     }
 }
 
+/// `?` on any error: a 500 whose source is logged, except an auth service error, which keeps
+/// its status, code and `Retry-After` ([`ApiError::from_auth`]): a handler calling the auth
+/// service during a database outage answers 503, not 500.
 impl<E> From<E> for ApiError
 where
     E: std::error::Error + Send + Sync + 'static,
 {
     fn from(source: E) -> Self {
-        ApiError::internal(source)
+        // The blanket impl leaves no room for a specific one; the type is checked instead.
+        let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(source);
+        match boxed.downcast::<routekit_auth::AuthError>() {
+            Ok(auth) => ApiError::from_auth(*auth),
+            Err(other) => ApiError::internal(other),
+        }
     }
 }
 
@@ -265,6 +273,21 @@ mod tests {
         let e = ApiError::bad_request("bad", "a \"quoted\" <word>");
         let v: serde_json::Value = serde_json::from_str(&e.body()).unwrap();
         assert_eq!(v["error"]["message"], "a \"quoted\" <word>");
+    }
+
+    #[test]
+    fn auth_errors_keep_their_status_through_question_mark() {
+        fn call(e: routekit_auth::AuthError) -> ApiResult<()> {
+            Err(e)?
+        }
+        let busy = call(routekit_auth::AuthError::Busy { retry_after: 2 }).unwrap_err();
+        assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(busy.retry_after(), Some(2));
+        let refused = call(routekit_auth::AuthError::invalid_credentials()).unwrap_err();
+        assert_eq!(
+            (refused.status(), refused.code()),
+            (StatusCode::BAD_REQUEST, "invalid_credentials")
+        );
     }
 
     #[test]

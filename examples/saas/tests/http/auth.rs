@@ -77,3 +77,44 @@ async fn the_binary_creates_its_sqlite_database_on_first_run() {
     assert_eq!(jwks["keys"][0]["kid"], kid);
     assert!(server.terminate().await.success());
 }
+
+/// Issue #12: `?` on an auth service error used to make every one a 500, a database outage
+/// included.
+#[tokio::test]
+async fn a_handler_calling_the_auth_service_during_an_outage_answers_503() {
+    use routekit::axum::routing::get;
+    use routekit::{ApiResult, AuthApi, Json};
+
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let (before, after) = db.url().split_once('@').unwrap();
+    let (target, database) = after.split_once('/').unwrap();
+    let proxy = routekit_test::TcpProxy::start(target).await;
+    let config = saas::Config {
+        auth: Some(routekit_auth::AuthConfig::new(format!(
+            "{before}@{}/{database}",
+            proxy.addr()
+        ))),
+        ..saas::Config::default()
+    };
+    async fn probe(AuthApi(auth, _): AuthApi) -> ApiResult<Json<bool>> {
+        let user = auth.user("00000000-0000-0000-0000-000000000000").await?;
+        Ok(Json(user.is_some()))
+    }
+    let app = saas::app_with(config)
+        .await
+        .unwrap()
+        .merge(routekit::axum::Router::new().route("/probe", get(probe)));
+    let server = routekit_test::TestServer::spawn(app.into_service()).await;
+    assert_eq!(server.get("/probe").send().await.unwrap().status(), 200);
+    proxy.cut().await;
+    crate::helpers::assert_error(
+        server.get("/probe").send().await.unwrap(),
+        503,
+        "unavailable",
+    )
+    .await;
+    proxy.restore().await;
+    assert_eq!(server.get("/probe").send().await.unwrap().status(), 200);
+}

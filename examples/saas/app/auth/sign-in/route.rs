@@ -4,7 +4,7 @@
 //! verified factor, else to `next`. The auth service rate-limits the attempts itself.
 
 use routekit::axum::response::{Html, Response};
-use routekit::{ApiError, ApiResult, AuthApi, CsrfToken, Form, Query, SessionCookie};
+use routekit::{ApiResult, AuthApi, CsrfToken, Form, Query, SessionCookie};
 use serde::Deserialize;
 
 use crate::html::escape;
@@ -55,15 +55,14 @@ pub async fn POST(
             let back = with_query("/auth/sign-in", &[("error", e.code()), ("next", &next)]);
             return Ok(redirect_with_cookies(&back, Vec::new()));
         }
-        Err(e) => return Err(ApiError::from_auth(e)),
+        Err(e) => return Err(e.into()),
     };
     // A new session: a CSRF secret planted before sign-in protects nothing any more.
     csrf.rotate();
     let cookies = cookie.replace(&session.to_json());
     let level = auth
         .assurance_level(&session.claims)
-        .await
-        .map_err(ApiError::from_auth)?;
+        .await?;
     let location = if level.requires_mfa() {
         with_query("/auth/verify", &[("next", &next)])
     } else {

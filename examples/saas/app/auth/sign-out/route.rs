@@ -2,7 +2,7 @@
 
 use routekit::auth::SignOutScope;
 use routekit::axum::response::Response;
-use routekit::{ApiError, ApiResult, AuthApi, SessionCookie};
+use routekit::{ApiResult, AuthApi, SessionCookie};
 
 use crate::pages::redirect_with_cookies;
 
@@ -10,8 +10,7 @@ pub async fn POST(AuthApi(auth, _): AuthApi, cookie: SessionCookie) -> ApiResult
     if let Some(token) = cookie.access_token.as_deref()
         && let Ok(claims) = auth.verify_access_token(token).await {
             auth.sign_out(&claims, SignOutScope::Local)
-                .await
-                .map_err(ApiError::from_auth)?;
+                .await?;
         }
     Ok(redirect_with_cookies("/auth/sign-in", cookie.delete()))
 }

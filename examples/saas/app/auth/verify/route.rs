@@ -6,7 +6,7 @@
 //! code gets the same answer, so the redirect tells nothing but "not accepted".
 
 use routekit::axum::response::{Html, Response};
-use routekit::{ApiError, ApiResult, AuthApi, CsrfToken, Form, Query, SessionCookie};
+use routekit::{ApiResult, AuthApi, CsrfToken, Form, Query, SessionCookie};
 use serde::Deserialize;
 
 use crate::html::escape;
@@ -55,7 +55,7 @@ pub async fn POST(
         Err(e) if e.status().is_client_error() => {
             return Ok(redirect_with_cookies(&sign_in, Vec::new()));
         }
-        Err(e) => return Err(ApiError::from_auth(e)),
+        Err(e) => return Err(e.into()),
     };
     match auth.verify_totp_code(&client, &claims, &form.code).await {
         Ok(session) => Ok(redirect_with_cookies(&next, cookie.replace(&session.to_json()))),
@@ -67,6 +67,6 @@ pub async fn POST(
             let back = with_query("/auth/verify", &[("error", "invalid_code"), ("next", &next)]);
             Ok(redirect_with_cookies(&back, Vec::new()))
         }
-        Err(e) => Err(ApiError::from_auth(e)),
+        Err(e) => Err(e.into()),
     }
 }
