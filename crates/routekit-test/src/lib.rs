@@ -25,6 +25,17 @@ pub struct TestServer {
     addr: SocketAddr,
     client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
+    /// What the server needs for as long as it runs (its database).
+    kept: Vec<Keep>,
+}
+
+/// Something a [`TestServer`] holds until it stops.
+struct Keep(#[allow(dead_code)] Box<dyn std::any::Any + Send + Sync>);
+
+impl std::fmt::Debug for Keep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Keep(..)")
+    }
 }
 
 impl TestServer {
@@ -112,6 +123,7 @@ impl Reserved {
             addr,
             client: client(),
             shutdown: Some(tx),
+            kept: Vec::new(),
         }
     }
 }
@@ -149,6 +161,19 @@ impl TestServer {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("build reqwest client");
+        self
+    }
+
+    /// Keeps `value` (the server's [`TestDb`], say) until the server is dropped.
+    ///
+    /// ```no_run
+    /// # async fn t(service: axum::Router) {
+    /// let db = routekit_test::TestDb::sqlite();
+    /// let server = routekit_test::TestServer::spawn(service).await.keep(db);
+    /// # }
+    /// ```
+    pub fn keep(mut self, value: impl std::any::Any + Send + Sync) -> TestServer {
+        self.kept.push(Keep(Box::new(value)));
         self
     }
 

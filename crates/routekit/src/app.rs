@@ -291,7 +291,12 @@ impl App {
     /// The routes as a plain axum `Router`, with the body limit but without request ids,
     /// logs, panic handling or slash redirects (those live in [`App::into_service`]), for
     /// nesting in a larger axum app.
+    ///
+    /// # Panics
+    ///
+    /// When a route needs auth the app does not have (see [`App::check`]).
     pub fn into_router(mut self) -> Router {
+        self.check_or_panic();
         let body_limit = self.body_limit;
         let extensions = Inserters::new(std::mem::take(&mut self.extensions));
         let sessions = self.sessions.take();
@@ -328,7 +333,12 @@ impl App {
     /// # fn is_service<S: tower::Service<routekit::axum::extract::Request> + Clone + Send>(_: &S) {}
     /// # is_service(&service);
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// When a route needs auth the app does not have (see [`App::check`]).
     pub fn into_service(mut self) -> Edge<AppService> {
+        self.check_or_panic();
         // One body-limit layer around the whole router, rather than `Router::layer`, which
         // would wrap every route separately; a route's own `BODY_LIMIT` layer still wins.
         let body_limit = self.body_limit;
@@ -339,6 +349,45 @@ impl App {
             extensions,
         )
         .with_sessions(sessions)
+    }
+
+    /// Checks that every route file can work with the auth this app has: a route with
+    /// `AUTH = Required`, or a handler that takes `Session`, `Option<Session>`,
+    /// `SessionCookie` or `AuthApi`, needs [`App::auth`] or [`App::supabase`] (`AuthApi`
+    /// answers 501 in Supabase mode, which has no embedded server). Without this check they
+    /// would answer 500 at request time.
+    /// [`App::serve`] returns this error; [`App::into_service`] and [`App::into_router`]
+    /// panic with it.
+    ///
+    /// ```
+    /// use routekit::{Json, Route, RouteTable, Session};
+    ///
+    /// async fn me(session: Session) -> Json<String> {
+    ///     Json(session.user_id.clone())
+    /// }
+    ///
+    /// let routes = RouteTable::new(vec![Route::new("/api/me", "app/api/me/route.rs", &["/api/me"]).get(me)]);
+    /// let err = routekit::App::new(routes).check().unwrap_err();
+    /// assert!(err.to_string().starts_with("app/api/me/route.rs: GET takes a `Session`"));
+    /// ```
+    pub fn check(&self) -> Result<(), std::io::Error> {
+        let sessions = self.sessions.is_some();
+        let problems: Vec<String> = self
+            .routes
+            .iter()
+            .flat_map(|route| route.auth_problems(sessions))
+            .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(std::io::Error::other(problems.join("\n")))
+        }
+    }
+
+    fn check_or_panic(&self) {
+        if let Err(problems) = self.check() {
+            panic!("{problems}");
+        }
     }
 
     /// The router: generated routes (each behind its own CSRF layer, so a route's `CSRF`

@@ -29,6 +29,34 @@ pub struct Route {
     methods: Vec<Method>,
     endpoints: Vec<Endpoint>,
     settings: RouteSettings,
+    /// Handlers whose extractors need the app's auth, and which.
+    needs: Vec<(Method, Needs)>,
+}
+
+/// What a handler's extractors need from the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Needs {
+    /// Sessions (`Session`, `Option<Session>`, `SessionCookie`): `App::auth` or
+    /// `App::supabase`.
+    Sessions,
+    /// The embedded auth server (`AuthApi`): `App::auth`.
+    EmbeddedAuth,
+}
+
+impl Needs {
+    /// Read off the handler's extractor types, as the compiler names them. Only routekit's own
+    /// paths match, so a type of the app's that happens to be called `Session` never does; a
+    /// compiler that spelled them otherwise would leave the check to request time, as before.
+    fn of<T: 'static>() -> Option<Needs> {
+        let name = std::any::type_name::<T>();
+        if name.contains("routekit::session::AuthApi") {
+            Some(Needs::EmbeddedAuth)
+        } else if name.contains("routekit::session::Session") {
+            Some(Needs::Sessions)
+        } else {
+            None
+        }
+    }
 }
 
 /// A handler waiting for the route's layers: wrapping the handler itself, before axum boxes
@@ -161,6 +189,9 @@ macro_rules! method_fns {
                 T: 'static,
             {
                 self.methods.push(Method::$method);
+                if let Some(needs) = Needs::of::<T>() {
+                    self.needs.push((Method::$method, needs));
+                }
                 self.endpoints.push(Box::new(move |layers: &Layers| {
                     layers.endpoint(MethodFilter::$method, handler.with_state(()))
                 }));
@@ -181,7 +212,37 @@ impl Route {
             methods: Vec::new(),
             endpoints: Vec::new(),
             settings: RouteSettings::default(),
+            needs: Vec::new(),
         }
+    }
+
+    /// Why this route cannot work in an app without auth (`sessions`: whether it has
+    /// `App::auth` or `App::supabase`): one line per problem, naming the file and the fix.
+    pub(crate) fn auth_problems(&self, sessions: bool) -> Vec<String> {
+        let fix = "call App::auth(AuthService) or App::supabase(SupabaseAuth) before serving";
+        let mut problems = Vec::new();
+        if self.settings.auth == Auth::Required && !sessions {
+            problems.push(format!(
+                "{}: `pub const AUTH: Auth = Auth::Required` needs sessions, but the app has no auth: {fix}",
+                self.file
+            ));
+        }
+        for (method, needs) in &self.needs {
+            match needs {
+                Needs::Sessions if !sessions => problems.push(format!(
+                    "{}: {method} takes a `Session` or `SessionCookie`, but the app has no auth: {fix}",
+                    self.file
+                )),
+                // In Supabase mode such a page answers 501: it is the app's choice to serve
+                // both modes from one set of files, as the example does.
+                Needs::EmbeddedAuth if !sessions => problems.push(format!(
+                    "{}: {method} takes `AuthApi`, which needs the embedded auth server: call App::auth(AuthService) before serving",
+                    self.file
+                )),
+                _ => {}
+            }
+        }
+        problems
     }
 
     method_fns! {

@@ -47,6 +47,7 @@ pub async fn serve_with_shutdown<F>(listener: TcpListener, app: App, shutdown: F
 where
     F: Future<Output = ()> + Send + 'static,
 {
+    app.check()?;
     let service = app.into_service();
     // One `Edge` per connection, knowing the peer: handlers and the auth server read it as
     // `ConnectInfo<SocketAddr>` (rate limits, MFA challenge binding).
@@ -127,6 +128,8 @@ impl App {
     /// ```
     pub async fn serve(self) -> io::Result<()> {
         init_logging();
+        // A route that needs auth the app does not have fails here, naming its file.
+        self.check()?;
         let addr = bind_address()?;
         let listener = TcpListener::bind(addr)
             .await

@@ -633,17 +633,22 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthApi {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let auth = SessionScope::of(parts)
-            .and_then(|scope| match &scope.sessions.0.backend {
-                Backend::Embedded(auth) => Some(auth.clone()),
-                Backend::Supabase(_) => None,
-            })
-            .ok_or_else(|| {
-                ApiError::internal(
-                    "AuthApi used, but the app has no embedded auth server: call App::auth",
-                )
+        let scope = SessionScope::of(parts).ok_or_else(|| {
+            ApiError::internal("AuthApi used, but the app has no auth: call App::auth")
                 .into_response()
-            })?;
+        })?;
+        let auth = match &scope.sessions.0.backend {
+            Backend::Embedded(auth) => auth.clone(),
+            // A page of an app that serves both modes: not an error of the server's.
+            Backend::Supabase(_) => {
+                return Err(ApiError::new(
+                    StatusCode::NOT_IMPLEMENTED,
+                    "embedded_auth_unavailable",
+                    "this page signs in with the embedded auth server, which Supabase mode does not run; sign in with supabase-js instead",
+                )
+                .into_response());
+            }
+        };
         let peer = parts
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()

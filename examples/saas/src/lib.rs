@@ -29,8 +29,9 @@ pub struct Config {
     /// `SAAS_WEBHOOK_SECRET`: the key payment webhooks are signed with. Without it the
     /// webhook answers 503.
     pub webhook_secret: Option<String>,
-    /// The embedded auth server's settings (`DATABASE_URL`, `ROUTEKIT_AUTH_*`); `None` leaves
-    /// `/auth/v1` out (`ROUTEKIT_AUTH=off`).
+    /// The embedded auth server's settings (`DATABASE_URL`, `ROUTEKIT_AUTH_*`). The example's
+    /// routes need sessions, so with neither this nor `supabase` the app does not start (it
+    /// names the route files that need them).
     pub auth: Option<AuthConfig>,
     /// Supabase mode (`SUPABASE_URL`, `SUPABASE_ANON_KEY`, `SUPABASE_JWT_SECRET`): sessions
     /// come from a hosted Supabase project instead, and the embedded server is not started.
@@ -40,8 +41,8 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads `SAAS_WEBHOOK_SECRET`, `ROUTEKIT_AUTH` (`on` by default, or `off`) and the auth
-    /// settings, or `SUPABASE_URL` and its companions for Supabase mode.
+    /// Reads `SAAS_WEBHOOK_SECRET` and the auth settings, or `SUPABASE_URL` and its
+    /// companions for Supabase mode.
     ///
     /// ```
     /// let config = saas::Config::from_env()?;
@@ -50,11 +51,7 @@ impl Config {
     pub fn from_env() -> Result<Self, AuthConfigError> {
         // Supabase mode replaces the embedded server.
         let supabase = SupabaseConfig::from_env()?;
-        let auth_off = matches!(
-            std::env::var("ROUTEKIT_AUTH").as_deref().map(str::trim),
-            Ok("off" | "false" | "0")
-        );
-        let auth = if supabase.is_some() || auth_off {
+        let auth = if supabase.is_some() {
             None
         } else {
             Some(AuthConfig::from_env()?)

@@ -118,3 +118,45 @@ async fn a_handler_calling_the_auth_service_during_an_outage_answers_503() {
     proxy.restore().await;
     assert_eq!(server.get("/probe").send().await.unwrap().status(), 200);
 }
+
+/// Issue #12: an app whose routes need sessions, without auth, used to start and answer 500
+/// on those routes; now it does not start, and says which files and what to do.
+#[tokio::test]
+async fn the_app_without_auth_does_not_start_and_names_the_files() {
+    let app = saas::app_with(saas::Config::default()).await.unwrap();
+    let problems = app.check().unwrap_err().to_string();
+    for expected in [
+        "app/api/me/route.rs: GET takes a `Session` or `SessionCookie`, but the app has no auth: call App::auth(AuthService) or App::supabase(SupabaseAuth) before serving",
+        "app/account/route.rs: `pub const AUTH: Auth = Auth::Required` needs sessions",
+        "app/auth/sign-in/route.rs: POST takes `AuthApi`, which needs the embedded auth server",
+    ] {
+        assert!(problems.contains(expected), "{expected}\nin:\n{problems}");
+    }
+    // `serve` returns it; `into_service` panics with it, before any request.
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        saas::routes_only(&saas::Config::default()).into_service()
+    }))
+    .unwrap_err();
+    let message = panicked.downcast_ref::<String>().unwrap();
+    assert!(message.contains("app/api/me/route.rs"), "{message}");
+    // Supabase mode has sessions; the pages that sign in with the embedded server answer 501.
+    let project = routekit_auth::SupabaseConfig::new("http://127.0.0.1:9", "anon");
+    let supabase = saas::routes_only(&saas::Config::default())
+        .supabase(routekit_auth::SupabaseAuth::new(project).unwrap());
+    assert!(supabase.check().is_ok());
+    let server = routekit_test::TestServer::spawn(supabase.into_service())
+        .await
+        .with_csrf()
+        .await;
+    let res = server
+        .post("/auth/sign-in")
+        .form(&[
+            ("email", "ann@example.com"),
+            ("password", "x"),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    crate::helpers::assert_error(res, 501, "embedded_auth_unavailable").await;
+}

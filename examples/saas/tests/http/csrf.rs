@@ -27,7 +27,8 @@ async fn guestbook(server: &TestServer) -> String {
 }
 
 async fn plain() -> TestServer {
-    TestServer::spawn(crate::helpers::app().await.into_service()).await
+    let (app, db) = crate::helpers::app().await;
+    TestServer::spawn(app.into_service()).await.keep(db)
 }
 
 #[tokio::test]
@@ -124,13 +125,14 @@ fn sign(secret: &str, body: &str) -> String {
 
 #[tokio::test]
 async fn the_signed_webhook_is_exempt_from_csrf() {
+    let db = routekit_test::TestDb::sqlite();
     let config = saas::Config {
         webhook_secret: Some("whsec_test".into()),
-        auth: None,
+        auth: Some(routekit_auth::AuthConfig::new(db.url())),
         supabase: None,
     };
     let app = saas::app_with(config).await.unwrap();
-    let server = TestServer::spawn(app.into_service()).await;
+    let server = TestServer::spawn(app.into_service()).await.keep(db);
     let body = r#"{"id":"evt_1","type":"payment.succeeded"}"#;
     // No cookie, no token, as a payment provider calls it.
     let client = reqwest::Client::new();

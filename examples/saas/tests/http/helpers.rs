@@ -1,14 +1,20 @@
 //! Starting the example app and reading JSON errors.
 
-use routekit_test::TestServer;
+use routekit_test::{TestDb, TestServer};
 use serde_json::Value;
 
-/// The example's routes without the auth server (which has its own tests, and costs a
-/// database per server).
-pub(crate) async fn app() -> routekit::App {
-    saas::app_with(saas::Config::default())
+/// The example app with its auth server on a fresh SQLite file (its routes need sessions, so
+/// it does not start without one), and the database, which must outlive the app.
+pub(crate) async fn app() -> (routekit::App, TestDb) {
+    let db = TestDb::sqlite();
+    let config = saas::Config {
+        auth: Some(routekit_auth::AuthConfig::new(db.url())),
+        ..saas::Config::default()
+    };
+    let app = saas::app_with(config)
         .await
-        .expect("the example app starts")
+        .expect("the example app starts");
+    (app, db)
 }
 
 /// The example app with its auth server on `db`.
@@ -26,16 +32,20 @@ pub(crate) async fn with_auth(db: &routekit_test::TestDb) -> TestServer {
 
 /// The example app on a fresh port, with a client that sends a CSRF token.
 pub(crate) async fn spawn() -> TestServer {
-    TestServer::spawn(app().await.into_service())
+    let (app, db) = app().await;
+    TestServer::spawn(app.into_service())
         .await
+        .keep(db)
         .with_csrf()
         .await
 }
 
 /// The example app with extra routes merged in (for behaviour the example has no route for).
 pub(crate) async fn spawn_with(extra: routekit::axum::Router) -> TestServer {
-    TestServer::spawn(app().await.merge(extra).into_service())
+    let (app, db) = app().await;
+    TestServer::spawn(app.merge(extra).into_service())
         .await
+        .keep(db)
         .with_csrf()
         .await
 }

@@ -58,7 +58,8 @@ async fn shutdown_finishes_in_flight_requests() {
     let entered = Arc::new(Notify::new());
     let release = Arc::new(Notify::new());
     let (e, r) = (entered.clone(), release.clone());
-    let app = crate::helpers::app().await.merge(Router::new().route(
+    let (app, _db) = crate::helpers::app().await;
+    let app = app.merge(Router::new().route(
         "/test/slow",
         get(move || {
             let (e, r) = (e.clone(), r.clone());
