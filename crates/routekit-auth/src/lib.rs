@@ -3,6 +3,9 @@
 //!
 //! Users, sessions and keys live in SQLite by default (a file under `./data`, created on first
 //! run, WAL with `synchronous=FULL`) or in PostgreSQL when `DATABASE_URL` points at one.
+//!
+//! Features: `sqlite` (default) and `postgres` choose the stores it can open, as sqlx's do;
+//! `supabase` adds [`SupabaseAuth`](crate#supabase-mode), the client of a hosted project.
 //! Access tokens are ES256 JWTs with GoTrue's claims, published in a JWKS; refresh tokens are
 //! opaque, rotated on every use, with GoTrue's reuse rules; passwords are argon2id.
 //!
@@ -25,6 +28,7 @@ mod password;
 mod ratelimit;
 mod service;
 mod store;
+#[cfg(feature = "supabase")]
 mod supabase;
 mod user;
 
@@ -37,6 +41,7 @@ pub use mfa::{AssuranceLevel, Challenge, Enrollment, base32, base32_decode, totp
 pub use ratelimit::{Rate, RateLimits};
 pub use service::{AuthService, Session, SignOutScope, SignUp, UserUpdate};
 pub use store::{Backend, Store};
+#[cfg(feature = "supabase")]
 pub use supabase::{SupabaseAuth, SupabaseConfig, SupabaseError};
 pub use user::User;
 

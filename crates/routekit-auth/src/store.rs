@@ -54,6 +54,20 @@ impl Store {
     pub async fn connect(url: &str) -> Result<Store, AuthError> {
         sqlx::any::install_default_drivers();
         let mut lock_file = None;
+        let built_without = |scheme: &str, feature: &str| {
+            AuthError::internal(format!(
+                "DATABASE_URL is a {scheme} URL, but routekit-auth was built without its \
+                 `{feature}` feature (routekit has one of the same name)"
+            ))
+        };
+        if url.starts_with("sqlite:") && !cfg!(feature = "sqlite") {
+            return Err(built_without("SQLite", "sqlite"));
+        }
+        if (url.starts_with("postgres://") || url.starts_with("postgresql://"))
+            && !cfg!(feature = "postgres")
+        {
+            return Err(built_without("PostgreSQL", "postgres"));
+        }
         let (url, backend) = if let Some(path) = url.strip_prefix("sqlite://") {
             let file = path.split('?').next().unwrap_or(path);
             if !file.is_empty() && file != ":memory:" && !path.contains("mode=memory") {

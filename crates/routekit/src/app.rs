@@ -45,7 +45,7 @@ pub struct App {
     csrf: Option<CsrfConfig>,
     extensions: Vec<Insert>,
     /// Set by `auth`: the edge gives each request the sessions and a cookie slot.
-    sessions: Option<crate::session::Sessions>,
+    sessions: Option<crate::edge::Sessions>,
 }
 
 type Step = Box<dyn FnOnce(Router, Option<&CsrfLayer>) -> Router + Send>;
@@ -183,11 +183,13 @@ impl App {
     /// let app = routekit::App::new(routes).auth(auth);
     /// # Ok(()) }
     /// ```
+    #[cfg(feature = "auth")]
     pub fn auth(self, auth: routekit_auth::AuthService) -> Self {
         self.auth_with(auth, crate::SessionConfig::default())
     }
 
     /// [`App::auth`] with other sign-in and MFA paths, cookie name or cache settings.
+    #[cfg(feature = "auth")]
     pub fn auth_with(
         mut self,
         auth: routekit_auth::AuthService,
@@ -215,11 +217,13 @@ impl App {
     /// let app = routekit::App::new(routes).supabase(project);
     /// # Ok(()) }
     /// ```
+    #[cfg(feature = "supabase")]
     pub fn supabase(self, project: routekit_auth::SupabaseAuth) -> Self {
         self.supabase_with(project, crate::SessionConfig::default())
     }
 
     /// [`App::supabase`] with other sign-in and MFA paths, cookie name or cache settings.
+    #[cfg(feature = "supabase")]
     pub fn supabase_with(
         mut self,
         project: routekit_auth::SupabaseAuth,
@@ -299,8 +303,10 @@ impl App {
         self.check_or_panic();
         let body_limit = self.body_limit;
         let extensions = Inserters::new(std::mem::take(&mut self.extensions));
+        #[cfg(feature = "auth")]
         let sessions = self.sessions.take();
         let mut router = self.build();
+        #[cfg(feature = "auth")]
         if let Some(sessions) = sessions {
             // No edge here: a layer gives each request its session scope, and writes the
             // cookies it collected (a session refreshed on the server) onto the response.

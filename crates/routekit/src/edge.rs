@@ -19,6 +19,13 @@ use tower::Service;
 
 use crate::error::ApiError;
 
+/// The app's sessions (with the `auth` feature), or nothing to hold.
+#[cfg(feature = "auth")]
+pub(crate) type Sessions = crate::session::Sessions;
+/// The app's sessions (with the `auth` feature), or nothing to hold.
+#[cfg(not(feature = "auth"))]
+pub(crate) type Sessions = std::convert::Infallible;
+
 /// The request id header, read from a proxy when valid and always set on the response.
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -111,17 +118,22 @@ pub(crate) struct RequestContext(std::sync::Arc<ContextInner>);
 struct ContextInner {
     /// `None` under [`App::into_router`](crate::App::into_router), which has no edge.
     id: Option<RequestId>,
+    #[cfg(feature = "auth")]
     session: Option<crate::session::SessionScope>,
 }
 
 impl RequestContext {
-    pub(crate) fn new(id: Option<RequestId>, sessions: Option<&crate::session::Sessions>) -> Self {
+    pub(crate) fn new(id: Option<RequestId>, sessions: Option<&Sessions>) -> Self {
+        #[cfg(not(feature = "auth"))]
+        let _: Option<&Sessions> = sessions;
         RequestContext(std::sync::Arc::new(ContextInner {
             id,
+            #[cfg(feature = "auth")]
             session: sessions.map(|s| crate::session::SessionScope::new(s.clone())),
         }))
     }
 
+    #[cfg(feature = "auth")]
     pub(crate) fn session(&self) -> Option<&crate::session::SessionScope> {
         self.0.session.as_ref()
     }
@@ -133,6 +145,7 @@ impl RequestContext {
             headers.insert(REQUEST_ID_HEADER, id.0.clone());
         }
         security_headers(headers);
+        #[cfg(feature = "auth")]
         if let Some(session) = &self.0.session {
             session.apply(headers);
         }
@@ -178,7 +191,7 @@ pub struct Edge<S> {
     peer: Option<std::net::SocketAddr>,
     /// With auth: the app's sessions, given to each request with a slot for the cookies the
     /// session extractor rewrites (server-side refresh).
-    sessions: Option<crate::session::Sessions>,
+    sessions: Option<Sessions>,
 }
 
 /// Inserts one [`App::extension`](crate::App::extension) value into a request.
@@ -223,7 +236,7 @@ impl<S> Edge<S> {
         }
     }
 
-    pub(crate) fn with_sessions(mut self, sessions: Option<crate::session::Sessions>) -> Self {
+    pub(crate) fn with_sessions(mut self, sessions: Option<Sessions>) -> Self {
         self.sessions = sessions;
         self
     }

@@ -29,6 +29,11 @@
 //!
 //! Every error is JSON, `{"error":{"code":"…","message":"…"}}`, with a stable `code`: see
 //! [`ApiError`].
+//!
+//! Features: `auth` (default) brings `Session`, `SessionCookie`, `AuthApi` and the embedded
+//! auth server (`App::auth`, SQLite); `postgres` lets it use PostgreSQL; `supabase` adds
+//! `App::supabase`, sessions from a hosted project. With `default-features = false`, routekit
+//! is routes, JSON, errors, CSRF and the edge, and compiles no database, hashing or TLS code.
 
 mod app;
 mod edge;
@@ -40,6 +45,7 @@ mod redirect;
 mod report;
 mod route;
 mod serve;
+#[cfg(feature = "auth")]
 mod session;
 
 pub use app::{App, AppService, CSRF_VAR, DEFAULT_BODY_LIMIT};
@@ -51,6 +57,7 @@ pub use json::Json;
 pub use redirect::{Redirect, is_local_path};
 pub use route::{Auth, Route, RouteInfo, RouteSettings, RouteTable};
 pub use serve::{bind_address, init_logging, serve_with_shutdown, shutdown_signal};
+#[cfg(feature = "auth")]
 pub use session::{AuthApi, Session, SessionConfig, SessionCookie, SessionData};
 
 /// CSRF protection ([`routekit_csrf`]): on by default in every [`App`]. Handlers take
@@ -59,6 +66,7 @@ pub use routekit_csrf as csrf;
 pub use routekit_csrf::CsrfToken;
 
 /// The embedded auth server ([`routekit_auth`]): mount it with [`App::auth`].
+#[cfg(feature = "auth")]
 pub use routekit_auth as auth;
 
 /// The axum version routekit is built on, for extractors and responses a route needs.

@@ -68,6 +68,8 @@ type Endpoint = Box<dyn FnOnce(&Layers) -> MethodRouter + Send>;
 pub(crate) struct Layers {
     pub(crate) csrf: Option<CsrfLayer>,
     pub(crate) body_limit: Option<usize>,
+    /// Without the `auth` feature a route that needs a session never serves (`App::check`).
+    #[cfg_attr(not(feature = "auth"), allow(dead_code))]
     pub(crate) auth: Auth,
 }
 
@@ -81,6 +83,8 @@ impl Layers {
             + 'static,
         S::Future: Send + 'static,
     {
+        // Without the `auth` feature such a route never serves: `App::check` refuses to start.
+        #[cfg(feature = "auth")]
         if self.auth == Auth::Required {
             // Inside the CSRF layer: a forged request is refused before any session lookup.
             return self.wrapped(filter, crate::session::RequireSession::new(svc));
@@ -219,7 +223,11 @@ impl Route {
     /// Why this route cannot work in an app without auth (`sessions`: whether it has
     /// `App::auth` or `App::supabase`): one line per problem, naming the file and the fix.
     pub(crate) fn auth_problems(&self, sessions: bool) -> Vec<String> {
-        let fix = "call App::auth(AuthService) or App::supabase(SupabaseAuth) before serving";
+        let fix = if cfg!(feature = "auth") {
+            "call App::auth(AuthService) or App::supabase(SupabaseAuth) before serving"
+        } else {
+            "enable routekit's `auth` feature and call App::auth(AuthService) before serving"
+        };
         let mut problems = Vec::new();
         if self.settings.auth == Auth::Required && !sessions {
             problems.push(format!(

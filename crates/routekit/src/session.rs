@@ -11,7 +11,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use routekit_auth::{Amr, AuthService, Claims, SupabaseAuth, SupabaseError};
+use routekit_auth::{Amr, AuthService, Claims};
+#[cfg(feature = "supabase")]
+use routekit_auth::{SupabaseAuth, SupabaseError};
 
 use crate::error::ApiError;
 
@@ -182,6 +184,7 @@ pub(crate) enum Backend {
     /// The embedded auth server (this app's own `/auth/v1`).
     Embedded(AuthService),
     /// A hosted Supabase project.
+    #[cfg(feature = "supabase")]
     Supabase(SupabaseAuth),
 }
 
@@ -192,6 +195,7 @@ impl Backend {
     fn generation(&self) -> u64 {
         match self {
             Backend::Embedded(auth) => auth.revocation_generation(),
+            #[cfg(feature = "supabase")]
             Backend::Supabase(_) => 0,
         }
     }
@@ -218,6 +222,7 @@ impl Backend {
                     .map_err(|_| Refusal::Unavailable)?;
                 Ok((claims, level.requires_mfa()))
             }
+            #[cfg(feature = "supabase")]
             Backend::Supabase(project) => {
                 let claims = project
                     .verify_access_token(token)
@@ -251,6 +256,7 @@ impl Backend {
                 auth.verify_access_token(token).await,
                 Ok(_) | Err(JwtError::Expired)
             )),
+            #[cfg(feature = "supabase")]
             Backend::Supabase(project) => match project.verify_access_token(token).await {
                 Ok(_) | Err(SupabaseError::Invalid(JwtError::Expired)) => Ok(true),
                 Err(SupabaseError::Unavailable(reason)) => {
@@ -270,6 +276,7 @@ impl Backend {
                 Err(routekit_auth::AuthError::Unavailable(_)) => Err(Refusal::Unavailable),
                 Err(_) => Err(Refusal::Unauthenticated),
             },
+            #[cfg(feature = "supabase")]
             Backend::Supabase(project) => {
                 let fresh = project
                     .refresh(refresh_token)
@@ -286,6 +293,7 @@ impl Backend {
 }
 
 /// A bad token or a refusal from the project is no session; an unreachable project is 503.
+#[cfg(feature = "supabase")]
 fn supabase_refusal(error: SupabaseError) -> Refusal {
     match error {
         SupabaseError::Unavailable(reason) => {
@@ -300,14 +308,18 @@ impl Sessions {
     pub(crate) fn new(backend: Backend, config: SessionConfig) -> Self {
         // supabase-js names its storage key after the auth server's host: the app's own with
         // the embedded server, the project's in Supabase mode.
-        let cookie_name = config.cookie_name.clone().or_else(|| match &backend {
+        #[cfg(feature = "supabase")]
+        let project_cookie = match &backend {
             Backend::Embedded(_) => None,
             Backend::Supabase(project) => {
                 let url = &project.config().url;
                 let host = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
                 Some(SessionCookie::name_for_host(host))
             }
-        });
+        };
+        #[cfg(not(feature = "supabase"))]
+        let project_cookie = None;
+        let cookie_name = config.cookie_name.clone().or(project_cookie);
         Sessions(Arc::new(Inner {
             backend,
             config,
@@ -640,6 +652,7 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthApi {
         let auth = match &scope.sessions.0.backend {
             Backend::Embedded(auth) => auth.clone(),
             // A page of an app that serves both modes: not an error of the server's.
+            #[cfg(feature = "supabase")]
             Backend::Supabase(_) => {
                 return Err(ApiError::new(
                     StatusCode::NOT_IMPLEMENTED,

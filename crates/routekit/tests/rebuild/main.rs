@@ -17,15 +17,16 @@ fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
 }
 
-/// A crate outside the workspace that depends on routekit by path. It shares the workspace's
-/// lock file and target directory, so nothing but the scratch crate itself is compiled.
+/// A crate outside the workspace that depends on routekit by path, routes only
+/// (`default-features = false`, as `create-next-app --api`). It shares the workspace's lock
+/// file and target directory, so little but the scratch crate itself is compiled.
 fn scratch_crate(dir: &Path) {
     let ws = workspace();
     write(
         &dir.join("Cargo.toml"),
         &format!(
             "[package]\nname = \"routekit-scratch\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
-             [dependencies]\nroutekit = {{ path = {:?} }}\ntokio = {{ version = \"1\", features = [\"macros\", \"rt-multi-thread\"] }}\n\n\
+             [dependencies]\nroutekit = {{ path = {:?}, default-features = false }}\ntokio = {{ version = \"1\", features = [\"macros\", \"rt-multi-thread\"] }}\n\n\
              [build-dependencies]\nroutekit-codegen = {{ path = {:?} }}\n\n[workspace]\n",
             ws.join("crates/routekit"),
             ws.join("crates/routekit-codegen"),
@@ -80,6 +81,49 @@ async fn start() -> routekit_test::ServerProcess {
 
 async fn status(url: &str) -> u16 {
     reqwest::get(url).await.unwrap().status().as_u16()
+}
+
+/// The normal dependencies of the scratch crate, one name per line.
+fn dependency_names(dir: &Path) -> Vec<String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["tree", "--offline", "-e", "normal", "--prefix", "none"])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| line.split(' ').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn a_routes_only_app_compiles_no_database_hashing_or_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    scratch_crate(dir.path());
+    let names = dependency_names(dir.path());
+    assert!(names.iter().any(|n| n == "routekit-csrf"), "{names:?}");
+    for heavy in [
+        "routekit-auth",
+        "sqlx",
+        "sqlx-core",
+        "libsqlite3-sys",
+        "argon2",
+        "ring",
+        "rustls",
+        "p256",
+        "chacha20poly1305",
+        "qrcode",
+    ] {
+        assert!(!names.iter().any(|n| n == heavy), "{heavy} is a dependency");
+    }
 }
 
 #[tokio::test]
