@@ -155,12 +155,25 @@ impl From<sqlx::Error> for AuthError {
 }
 
 impl From<crate::jwt::JwtError> for AuthError {
-    /// 403 `bad_jwt`, as GoTrue answers any token it cannot verify.
+    /// 403 `bad_jwt` with GoTrue's message, which clients and apps match on: "invalid JWT:
+    /// unable to parse or verify signature, " and the reason in golang-jwt's words.
     fn from(e: crate::jwt::JwtError) -> Self {
+        use crate::jwt::JwtError;
+        let reason = match e {
+            JwtError::Malformed => "token is malformed",
+            JwtError::Algorithm => "token signature is invalid: signing method is invalid",
+            JwtError::UnknownKey => {
+                "token is unverifiable: error while executing keyfunc: invalid kid"
+            }
+            JwtError::Signature => "token signature is invalid",
+            JwtError::Expired => "token has invalid claims: token is expired",
+            JwtError::NotYetValid => "token has invalid claims: token is not valid yet",
+            JwtError::Audience => "token has invalid claims: token has invalid audience",
+        };
         AuthError::api(
             StatusCode::FORBIDDEN,
             "bad_jwt",
-            format!("invalid JWT: {e}"),
+            format!("invalid JWT: unable to parse or verify signature, {reason}"),
         )
     }
 }

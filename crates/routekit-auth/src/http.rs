@@ -50,6 +50,9 @@ pub fn router(auth: AuthService) -> Router {
         .route("/auth/v1/.well-known/jwks.json", get(jwks))
         .route("/auth/v1/settings", get(settings))
         .route("/auth/v1/health", get(health))
+        // GoTrue's error shape for URLs it does not have, so supabase-js can read the error
+        // (the app's own 404 shape it would show as raw JSON).
+        .route("/auth/v1/{*rest}", axum::routing::any(unknown_endpoint))
         .layer(middleware::from_fn(error_shape))
         .with_state(auth)
 }
@@ -300,13 +303,7 @@ async fn logout(
         Some(_) => return Err(AuthError::validation("Unsupported logout scope")),
     };
     let token = bearer(&headers)?;
-    let claims = auth.verify_access_token(token).await.map_err(|e| {
-        AuthError::api(
-            StatusCode::FORBIDDEN,
-            "bad_jwt",
-            format!("invalid JWT: {e}"),
-        )
-    })?;
+    let claims = auth.verify_access_token(token).await?;
     auth.sign_out(&claims, scope).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -499,6 +496,14 @@ async fn settings(State(auth): State<AuthService>) -> Response {
             "sms_provider": "",
             "saml_enabled": false,
         }),
+    )
+}
+
+async fn unknown_endpoint() -> AuthError {
+    AuthError::api(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "This endpoint does not exist on this auth server",
     )
 }
 

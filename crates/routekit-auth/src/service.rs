@@ -643,13 +643,7 @@ impl AuthService {
     /// The user and claims behind a bearer token whose session still exists, with GoTrue's
     /// errors: 403 `bad_jwt`, `session_not_found`, `user_not_found`.
     pub async fn authenticate(&self, token: &str) -> Result<(User, Claims), AuthError> {
-        let claims = self.verify_access_token(token).await.map_err(|e| {
-            AuthError::api(
-                StatusCode::FORBIDDEN,
-                "bad_jwt",
-                format!("invalid JWT: {e}"),
-            )
-        })?;
+        let claims = self.verify_access_token(token).await?;
         let user = self.live_user(&claims).await?;
         Ok((user, claims))
     }

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod accounts;
+mod gotrue_messages;
 mod issue_11;
 mod limits;
 mod mfa;
