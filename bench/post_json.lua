@@ -1,5 +1,6 @@
 -- POST a JSON body as a signed-in page's fetch sends it. From the environment: BODY, and
--- optionally AUTHORIZATION, CSRF_TOKEN and CSRF_COOKIE (bench/csrf.sh, bench/session.sh).
+-- optionally AUTHORIZATION, CSRF_TOKEN and CSRF_COOKIE (bench/csrf.sh, bench/session.sh);
+-- REFUSED=1 when the scenario measures refusals (no warning about non-2xx answers).
 wrk.method = "POST"
 wrk.body = os.getenv("BODY")
 wrk.headers["Content-Type"] = "application/json"
@@ -11,7 +12,7 @@ set("X-CSRF-Token", os.getenv("CSRF_TOKEN"))
 set("Cookie", os.getenv("CSRF_COOKIE"))
 
 done = function(summary, latency, requests)
-  if summary.errors.status > 0 then
+  if summary.errors.status > 0 and os.getenv("REFUSED") ~= "1" then
     io.stderr:write(string.format("warning: %d non-2xx responses\n", summary.errors.status))
   end
 end

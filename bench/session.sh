@@ -3,7 +3,8 @@
 # - protected GET /api/me (Bearer session) against public GET /hello on the same server
 #   (goal >= 0.85x);
 # - protected POST /api/notes (session + CSRF + JSON) against bench/bare_axum.rs doing the same
-#   work by hand: HS256 verify, HMAC CSRF check, JSON echo, no caching (goal >= 1.0x).
+#   work by hand: HS256 verify, HMAC CSRF check, JSON echo, no caching (goal >= 1.0x);
+# - the same POST with the CSRF cookie but no token, refused with 403 by both (goal >= 1.0x).
 # It never fails on a timing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +35,8 @@ for round in $(seq 1 "$ROUNDS"); do
     read -r r a b < <(load /api/me -H "Authorization: Bearer $jwt"); record me "$r" "$a" "$b"
     read -r r a b < <(BODY=$note AUTHORIZATION="Bearer $jwt" CSRF_TOKEN=$token CSRF_COOKIE=$cookie \
         load /api/notes -s bench/post_json.lua); record notes_rk "$r" "$a" "$b"
+    read -r r a b < <(BODY=$note AUTHORIZATION="Bearer $jwt" CSRF_COOKIE=$cookie REFUSED=1 \
+        load /api/notes -s bench/post_json.lua); record deny_rk "$r" "$a" "$b"
     kill "$PID"; wait "$PID" 2>/dev/null || true
 
     start "$target/bare-axum"
@@ -41,17 +44,21 @@ for round in $(seq 1 "$ROUNDS"); do
         | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["jwt"], d["csrf_cookie"], d["csrf_token"])')
     read -r r a b < <(BODY=$note AUTHORIZATION="Bearer $jwt" CSRF_TOKEN=$token CSRF_COOKIE=$cookie \
         load /api/notes -s bench/post_json.lua); record notes_ax "$r" "$a" "$b"
+    read -r r a b < <(BODY=$note AUTHORIZATION="Bearer $jwt" CSRF_COOKIE=$cookie REFUSED=1 \
+        load /api/notes -s bench/post_json.lua); record deny_ax "$r" "$a" "$b"
     kill "$PID"; wait "$PID" 2>/dev/null || true
 done
 
 printf '\nSession cost: %s rounds x %s, %s connections (medians)\n' "$ROUNDS" "$DURATION" "$CONNECTIONS"
 printf '%-34s %10s %10s %10s\n' scenario req/s p50_ms p99_ms
-for s in hello me notes_rk notes_ax; do
+for s in hello me notes_rk notes_ax deny_rk deny_ax; do
     case $s in
         hello) label="routekit GET /hello (public)";; me) label="routekit GET /api/me (session)";;
         notes_rk) label="routekit POST /api/notes";; notes_ax) label="hand-written axum POST /api/notes";;
+        deny_rk) label="routekit POST, no CSRF token: 403";; deny_ax) label="hand-written axum, no token: 403";;
     esac
     printf '%-34s %10s %10s %10s\n' "$label" "$(median "${RPS[$s]}")" "$(median "${P50[$s]}")" "$(median "${P99[$s]}")"
 done
 printf 'GET /api/me / GET /hello: %.3f (goal >= 0.85)\n' "$(echo "$(median "${RPS[me]}") / $(median "${RPS[hello]}")" | bc -l)"
 printf 'POST /api/notes routekit / axum: %.3f (goal >= 1.0)\n' "$(echo "$(median "${RPS[notes_rk]}") / $(median "${RPS[notes_ax]}")" | bc -l)"
+printf 'POST without a token (403) routekit / axum: %.3f (goal >= 1.0)\n' "$(echo "$(median "${RPS[deny_rk]}") / $(median "${RPS[deny_ax]}")" | bc -l)"

@@ -57,6 +57,46 @@ pub struct CsrfLayer {
 struct Shared {
     config: CsrfConfig,
     verify: bool,
+    log: Arc<RefusalLog>,
+}
+
+/// Refusals are logged at most once a second at WARN, with how many were not: a flood of
+/// forged requests (an attack, or a broken client) must not become a flood of log lines, each
+/// formatted and written while the attacker waits for nothing. The rest go to DEBUG.
+#[derive(Debug)]
+struct RefusalLog {
+    start: std::time::Instant,
+    /// The second (since `start`) of the last WARN line; `u64::MAX` before the first.
+    last: std::sync::atomic::AtomicU64,
+    /// Refusals since that line.
+    suppressed: std::sync::atomic::AtomicU64,
+}
+
+impl RefusalLog {
+    fn new() -> Arc<Self> {
+        Arc::new(RefusalLog {
+            start: std::time::Instant::now(),
+            last: std::sync::atomic::AtomicU64::new(u64::MAX),
+            suppressed: std::sync::atomic::AtomicU64::new(0),
+        })
+    }
+
+    /// Whether this refusal gets a WARN line, and how many went unlogged before it.
+    fn warn_now(&self) -> Option<u64> {
+        use std::sync::atomic::Ordering;
+        let second = self.start.elapsed().as_secs();
+        let last = self.last.load(Ordering::Relaxed);
+        if last != second
+            && self
+                .last
+                .compare_exchange(last, second, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+        {
+            return Some(self.suppressed.swap(0, Ordering::AcqRel));
+        }
+        self.suppressed.fetch_add(1, Ordering::AcqRel);
+        None
+    }
 }
 
 impl CsrfLayer {
@@ -66,6 +106,7 @@ impl CsrfLayer {
             shared: Arc::new(Shared {
                 config,
                 verify: true,
+                log: RefusalLog::new(),
             }),
         }
     }
@@ -79,6 +120,7 @@ impl CsrfLayer {
             shared: Arc::new(Shared {
                 config: self.shared.config.clone(),
                 verify: false,
+                log: self.shared.log.clone(),
             }),
         }
     }
@@ -129,16 +171,33 @@ fn verify(secret: Option<&CsrfSecret>, token: &str) -> Result<(), CsrfError> {
     }
 }
 
-fn refuse(method: &Method, uri: &http::Uri, error: CsrfError, reason: &'static str) -> Response {
+fn refuse(
+    log: &RefusalLog,
+    method: &Method,
+    uri: &http::Uri,
+    error: CsrfError,
+    reason: &'static str,
+) -> Response {
     // The token and cookie values stay out of the log.
-    tracing::warn!(
-        target: "routekit::csrf",
-        code = error.code(),
-        reason,
-        method = %method,
-        path = uri.path(),
-        "CSRF check refused a request",
-    );
+    match log.warn_now() {
+        Some(suppressed) => tracing::warn!(
+            target: "routekit::csrf",
+            code = error.code(),
+            reason,
+            method = %method,
+            path = uri.path(),
+            suppressed,
+            "CSRF check refused a request",
+        ),
+        None => tracing::debug!(
+            target: "routekit::csrf",
+            code = error.code(),
+            reason,
+            method = %method,
+            path = uri.path(),
+            "CSRF check refused a request",
+        ),
+    }
     error.into_response()
 }
 
@@ -158,6 +217,7 @@ where
 
     fn call(&mut self, mut req: Request) -> Self::Future {
         let config = &self.shared.config;
+        let log = &self.shared.log;
         let headers = req.headers();
         let spec = CookieSpec::for_request(headers, req.uri(), config.cookie_mode());
         let secret = origin::cookie(headers, spec.name).and_then(CsrfSecret::from_cookie_value);
@@ -165,32 +225,45 @@ where
             self.shared.verify && !is_safe(req.method()) && !origin::is_bearer_only(headers);
         if checked {
             if let Err(reason) = origin::check(headers, req.uri(), config) {
-                let res = refuse(req.method(), req.uri(), CsrfError::OriginRejected, reason);
+                let res = refuse(
+                    log,
+                    req.method(),
+                    req.uri(),
+                    CsrfError::OriginRejected,
+                    reason,
+                );
                 return ResponseFuture::ready(res);
             }
             match source::header_token(headers) {
                 Found::One(token) => {
                     if let Err(e) = verify(secret.as_ref(), token) {
-                        let res = refuse(req.method(), req.uri(), e, "header token");
+                        let res = refuse(log, req.method(), req.uri(), e, "header token");
                         return ResponseFuture::ready(res);
                     }
                 }
                 Found::Ambiguous => {
                     let error = CsrfError::TokenInvalid;
-                    let res = refuse(req.method(), req.uri(), error, "different header tokens");
+                    let res = refuse(
+                        log,
+                        req.method(),
+                        req.uri(),
+                        error,
+                        "different header tokens",
+                    );
                     return ResponseFuture::ready(res);
                 }
                 Found::None => {
                     let Some(kind) = source::body_kind(headers) else {
                         let error = CsrfError::TokenMissing;
-                        let res = refuse(req.method(), req.uri(), error, "no token");
+                        let res = refuse(log, req.method(), req.uri(), error, "no token");
                         return ResponseFuture::ready(res);
                     };
                     // The token is in the body: read it, check it, then hand the handler a
                     // body it can read again. `call` must use the service polled ready.
                     let clone = self.inner.clone();
                     let inner = std::mem::replace(&mut self.inner, clone);
-                    return ResponseFuture::boxed(check_body(inner, req, kind, spec, secret));
+                    let log = log.clone();
+                    return ResponseFuture::boxed(check_body(inner, req, kind, spec, secret, log));
                 }
             }
         }
@@ -206,6 +279,7 @@ async fn check_body<S>(
     kind: source::BodyKind,
     spec: CookieSpec,
     secret: Option<CsrfSecret>,
+    log: Arc<RefusalLog>,
 ) -> Result<Response, S::Error>
 where
     S: Service<Request, Response = Response>,
@@ -220,7 +294,7 @@ where
         Found::Ambiguous => Err(CsrfError::TokenInvalid),
     };
     if let Err(e) = checked {
-        return Ok(refuse(req.method(), req.uri(), e, "body token"));
+        return Ok(refuse(&log, req.method(), req.uri(), e, "body token"));
     }
     let context = CsrfContext::new(spec, secret);
     req.extensions_mut().insert(context.clone());
@@ -352,5 +426,29 @@ where
                 StateProj::Boxed { fut } => return fut.as_mut().poll(cx),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod refusal_log_tests {
+    use super::RefusalLog;
+
+    #[test]
+    fn a_flood_of_refusals_is_one_warn_line_a_second_with_the_rest_counted() {
+        let log = RefusalLog::new();
+        let started = std::time::Instant::now();
+        let mut warned = Vec::new();
+        for _ in 0..10_000 {
+            if let Some(suppressed) = log.warn_now() {
+                warned.push(suppressed);
+            }
+        }
+        let seconds = started.elapsed().as_secs() + 1;
+        // The first refusal is always logged; then at most one line per second.
+        assert_eq!(warned[0], 0);
+        assert!(warned.len() as u64 <= seconds + 1, "{} lines", warned.len());
+        let pending = log.suppressed.load(std::sync::atomic::Ordering::Acquire);
+        let counted: u64 = warned.iter().sum::<u64>() + pending + warned.len() as u64;
+        assert_eq!(counted, 10_000, "every refusal is either logged or counted");
     }
 }
