@@ -58,8 +58,8 @@ pub struct Claims {
     pub user_metadata: Value,
     /// `authenticated`.
     pub role: String,
-    /// `aal1` or `aal2`.
-    pub aal: String,
+    /// The session's assurance level, `aal1` or `aal2`.
+    pub aal: Aal,
     /// How the session was authenticated, newest first.
     #[serde(default)]
     pub amr: Vec<Amr>,
@@ -68,6 +68,53 @@ pub struct Claims {
     /// Always `false` for now.
     #[serde(default)]
     pub is_anonymous: bool,
+}
+
+/// A session's authenticator assurance level (NIST SP 800-63B): `aal1` after a password,
+/// `aal2` after a second factor too. On the wire and in the database, `"aal1"` and `"aal2"`.
+///
+/// ```
+/// use routekit_auth::Aal;
+///
+/// assert_eq!(serde_json::to_string(&Aal::Aal2).unwrap(), r#""aal2""#);
+/// assert_eq!("aal1".parse::<Aal>(), Ok(Aal::Aal1));
+/// assert!(Aal::Aal1 < Aal::Aal2);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Aal {
+    /// One factor (a password).
+    Aal1,
+    /// Two factors (a password and a TOTP code).
+    Aal2,
+}
+
+impl Aal {
+    /// `"aal1"` or `"aal2"`, as stored and sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Aal::Aal1 => "aal1",
+            Aal::Aal2 => "aal2",
+        }
+    }
+}
+
+impl std::fmt::Display for Aal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Aal {
+    type Err = JwtError;
+
+    fn from_str(s: &str) -> Result<Self, JwtError> {
+        match s {
+            "aal1" => Ok(Aal::Aal1),
+            "aal2" => Ok(Aal::Aal2),
+            _ => Err(JwtError::Malformed),
+        }
+    }
 }
 
 /// Why a token was refused (never shown to clients in detail).

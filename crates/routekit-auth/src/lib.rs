@@ -36,8 +36,11 @@ pub use client::Client;
 pub use config::{AuthConfig, AuthConfigError};
 pub use error::AuthError;
 pub use http::{API_VERSION, bearer_token, router};
-pub use jwt::{Amr, Claims, JwtError, Keys, LEEWAY_SECS};
-pub use mfa::{AssuranceLevel, Challenge, Enrollment, base32, base32_decode, totp};
+pub use jwt::{Aal, Amr, Claims, JwtError, Keys, LEEWAY_SECS};
+pub use mfa::{
+    AssuranceLevel, Challenge, Enrollment, Factor, FactorStatus, FactorType, base32, base32_decode,
+    totp,
+};
 pub use ratelimit::{Rate, RateLimits};
 pub use service::{AuthService, Session, SignOutScope, SignUp, UserUpdate};
 pub use store::{Backend, Store};

@@ -16,7 +16,7 @@ use subtle::ConstantTimeEq;
 use crate::client::Client;
 use crate::config::AuthConfig;
 use crate::error::{AuthError, unless_conflict};
-use crate::jwt::{Amr, Claims};
+use crate::jwt::{Aal, Amr, Claims};
 use crate::ratelimit::{Bucket, Key};
 use crate::service::{AuthService, Session, random_bytes};
 use crate::user::rfc3339;
@@ -242,20 +242,140 @@ pub struct Enrollment {
 
 /// A session's authenticator assurance level, as `getAuthenticatorAssuranceLevel()` reports
 /// it, but decided on the server.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// ```
+/// use routekit_auth::{Aal, AssuranceLevel};
+///
+/// assert!(AssuranceLevel::new(Aal::Aal1, true).requires_mfa());
+/// assert!(!AssuranceLevel::new(Aal::Aal2, true).requires_mfa());
+/// assert!(!AssuranceLevel::new(Aal::Aal1, false).requires_mfa());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AssuranceLevel {
     /// The token's `aal`.
-    pub current: String,
+    pub current: Aal,
     /// `aal2` if the user has a verified factor, else `current`.
-    pub next: String,
+    pub next: Aal,
 }
 
 impl AssuranceLevel {
+    /// The level of a session at `current` whose user has (or has not) a verified factor:
+    /// the one rule, for the embedded server and Supabase mode alike.
+    pub fn new(current: Aal, has_verified_factor: bool) -> Self {
+        let next = if has_verified_factor {
+            Aal::Aal2
+        } else {
+            current
+        };
+        AssuranceLevel { current, next }
+    }
+
     /// Whether the session must verify a factor before it may proceed (Makerkit's
     /// `checkRequiresMultiFactorAuthentication`).
     pub fn requires_mfa(&self) -> bool {
-        self.next == "aal2" && self.current != "aal2"
+        self.current < self.next
+    }
+}
+
+/// One of a user's MFA factors, as `GET /user` lists it.
+///
+/// ```
+/// # fn f(factors: Vec<routekit_auth::Factor>) {
+/// let has_totp = factors.iter().any(|f| f.is_verified());
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Factor {
+    /// The factor id.
+    pub id: String,
+    /// The name the user gave it (empty when none).
+    pub friendly_name: String,
+    /// What kind of factor.
+    pub factor_type: FactorType,
+    /// Whether it was ever verified; unverified factors never count.
+    pub status: FactorStatus,
+    /// When it was enrolled (unix seconds).
+    pub created_at: i64,
+    /// When it last changed (unix seconds).
+    pub updated_at: i64,
+    /// When it was last challenged (unix seconds).
+    pub last_challenged_at: Option<i64>,
+}
+
+impl Factor {
+    /// Whether it counts for the MFA rule.
+    pub fn is_verified(&self) -> bool {
+        self.status == FactorStatus::Verified
+    }
+
+    /// The factor as GoTrue's JSON lists it (times in RFC 3339).
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "friendly_name": self.friendly_name,
+            "factor_type": self.factor_type.as_str(),
+            "status": self.status.as_str(),
+            "created_at": rfc3339(self.created_at),
+            "updated_at": rfc3339(self.updated_at),
+            "last_challenged_at": self.last_challenged_at.map_or(Value::Null, rfc3339),
+            "phone": "",
+        })
+    }
+}
+
+/// The kind of an MFA factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FactorType {
+    /// A time-based one-time password (RFC 6238).
+    Totp,
+}
+
+impl FactorType {
+    /// `"totp"`, as stored and sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FactorType::Totp => "totp",
+        }
+    }
+
+    fn from_db(text: &str) -> Result<Self, AuthError> {
+        match text {
+            "totp" => Ok(FactorType::Totp),
+            other => Err(AuthError::internal(format!("stored factor type {other:?}"))),
+        }
+    }
+}
+
+/// Whether a factor was verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FactorStatus {
+    /// Enrolled, never verified: it does not count.
+    Unverified,
+    /// Verified with a right code at least once.
+    Verified,
+}
+
+impl FactorStatus {
+    /// `"unverified"` or `"verified"`, as stored and sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FactorStatus::Unverified => "unverified",
+            FactorStatus::Verified => "verified",
+        }
+    }
+
+    fn from_db(text: &str) -> Result<Self, AuthError> {
+        match text {
+            "unverified" => Ok(FactorStatus::Unverified),
+            "verified" => Ok(FactorStatus::Verified),
+            other => Err(AuthError::internal(format!(
+                "stored factor status {other:?}"
+            ))),
+        }
     }
 }
 
@@ -318,7 +438,7 @@ struct ChallengeRow {
 impl AuthService {
     /// The user's factors as GoTrue lists them (`id`, `friendly_name`, `factor_type`,
     /// `status`, times).
-    pub async fn factors(&self, user_id: &str) -> Result<Vec<Value>, AuthError> {
+    pub async fn factors(&self, user_id: &str) -> Result<Vec<Factor>, AuthError> {
         let rows: Vec<FactorRow> = sqlx::query_as(
             "SELECT id, friendly_name, factor_type, status, created_at, updated_at, \
              last_challenged_at FROM auth_factors WHERE user_id = $1 ORDER BY created_at, id",
@@ -326,21 +446,19 @@ impl AuthService {
         .bind(user_id)
         .fetch_all(&self.inner.store.pool)
         .await?;
-        Ok(rows
-            .into_iter()
+        rows.into_iter()
             .map(|f| {
-                json!({
-                    "id": f.id,
-                    "friendly_name": f.friendly_name.unwrap_or_default(),
-                    "factor_type": f.factor_type,
-                    "status": f.status,
-                    "created_at": rfc3339(f.created_at),
-                    "updated_at": rfc3339(f.updated_at),
-                    "last_challenged_at": f.last_challenged_at.map_or(Value::Null, rfc3339),
-                    "phone": "",
+                Ok(Factor {
+                    factor_type: FactorType::from_db(&f.factor_type)?,
+                    status: FactorStatus::from_db(&f.status)?,
+                    id: f.id,
+                    friendly_name: f.friendly_name.unwrap_or_default(),
+                    created_at: f.created_at,
+                    updated_at: f.updated_at,
+                    last_challenged_at: f.last_challenged_at,
                 })
             })
-            .collect())
+            .collect()
     }
 
     /// Whether the user has a verified factor (so an `aal1` session is not enough).
@@ -358,15 +476,8 @@ impl AuthService {
     /// the user has a verified factor, read from the database, never from a client's copy of
     /// the user (supabase/supabase#11771).
     pub async fn assurance_level(&self, claims: &Claims) -> Result<AssuranceLevel, AuthError> {
-        let next = if self.has_verified_factor(&claims.sub).await? {
-            "aal2"
-        } else {
-            claims.aal.as_str()
-        };
-        Ok(AssuranceLevel {
-            current: claims.aal.clone(),
-            next: next.to_owned(),
-        })
+        let verified = self.has_verified_factor(&claims.sub).await?;
+        Ok(AssuranceLevel::new(claims.aal, verified))
     }
 
     /// Starts a TOTP enrollment. A user who already has a verified factor needs an `aal2`
@@ -413,7 +524,7 @@ impl AuthService {
                 "Maximum number of enrolled factors reached",
             ));
         }
-        if claims.aal != "aal2" && self.has_verified_factor(&user.id).await? {
+        if claims.aal < Aal::Aal2 && self.has_verified_factor(&user.id).await? {
             return Err(AuthError::api(
                 StatusCode::FORBIDDEN,
                 "insufficient_aal",
@@ -667,7 +778,7 @@ impl AuthService {
             .await?;
         self.revoked();
         let user = self.user(&claims.sub).await?.ok_or_else(not_found)?;
-        self.insert_session(user, "aal2", amr, now).await
+        self.insert_session(user, Aal::Aal2, amr, now).await
     }
 
     /// The second step of a sign-in in one call, for server-rendered pages: opens a challenge
@@ -769,7 +880,7 @@ impl AuthService {
         let Some(status) = status else {
             return Err(not_found());
         };
-        if status == "verified" && claims.aal != "aal2" {
+        if status == "verified" && claims.aal < Aal::Aal2 {
             return Err(AuthError::api(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "insufficient_aal",

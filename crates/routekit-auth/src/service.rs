@@ -13,7 +13,7 @@ use subtle::ConstantTimeEq;
 use crate::client::{Client, ClientResolver};
 use crate::config::AuthConfig;
 use crate::error::{AuthError, unless_conflict};
-use crate::jwt::{Amr, Claims, JwtError, Keys};
+use crate::jwt::{Aal, Amr, Claims, JwtError, Keys};
 use crate::password;
 use crate::ratelimit::{Bucket, Key};
 use crate::store::Store;
@@ -38,7 +38,7 @@ pub struct Session {
     /// For a password sign-in whose password no longer meets the rules: the reasons.
     pub weak_password: Vec<&'static str>,
     /// The user's MFA factors, as `GET /user` lists them.
-    pub factors: Vec<Value>,
+    pub factors: Vec<crate::mfa::Factor>,
 }
 
 impl Session {
@@ -128,7 +128,7 @@ pub enum SignOutScope {
 ///     .sign_in_with_password(&client, "ann@example.com", "a long passphrase")
 ///     .await?;
 /// let claims = auth.verify_access_token(&session.access_token).await?;
-/// assert_eq!(claims.aal, "aal1");
+/// assert_eq!(claims.aal, routekit_auth::Aal::Aal1);
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -466,7 +466,7 @@ impl AuthService {
             method: method.to_owned(),
             timestamp: now,
         }];
-        self.insert_session(user, "aal1", amr, now).await
+        self.insert_session(user, Aal::Aal1, amr, now).await
     }
 
     /// A new session row (new id, counter 0) and its tokens. Every sign-in and every AAL
@@ -474,7 +474,7 @@ impl AuthService {
     pub(crate) async fn insert_session(
         &self,
         user: User,
-        aal: &str,
+        aal: Aal,
         amr: Vec<Amr>,
         now: i64,
     ) -> Result<Session, AuthError> {
@@ -486,7 +486,7 @@ impl AuthService {
         )
         .bind(id.to_string())
         .bind(&user.id)
-        .bind(aal)
+        .bind(aal.as_str())
         .bind(serde_json::to_string(&amr).map_err(AuthError::internal)?)
         .bind(sha256_b64(&token))
         .bind(now)
@@ -500,7 +500,7 @@ impl AuthService {
         &self,
         user: User,
         session_id: &str,
-        aal: &str,
+        aal: Aal,
         mut amr: Vec<Amr>,
         refresh_token: String,
         now: i64,
@@ -521,7 +521,7 @@ impl AuthService {
             app_metadata: user.app_metadata(),
             user_metadata: user.user_metadata(),
             role: user.role.clone(),
-            aal: aal.to_owned(),
+            aal,
             amr,
             session_id: session_id.to_owned(),
             is_anonymous: false,
@@ -564,6 +564,7 @@ impl AuthService {
                 ));
             };
             let current = current as u64;
+            let aal: Aal = aal.parse().map_err(AuthError::internal)?;
             let now = crate::now();
             let amr: Vec<Amr> = serde_json::from_str(&amr).map_err(AuthError::internal)?;
             let user = self.user(&user_id).await?.ok_or_else(|| {
@@ -596,13 +597,13 @@ impl AuthService {
                 .execute(pool)
                 .await?;
                 if swapped.rows_affected() == 1 {
-                    return self.issue(user, &id, &aal, amr, next, now).await;
+                    return self.issue(user, &id, aal, amr, next, now).await;
                 }
                 continue;
             }
             if counter + 1 == current && now - refreshed_at <= interval {
                 let active = self.refresh_token(&session_id, current);
-                return self.issue(user, &id, &aal, amr, active, now).await;
+                return self.issue(user, &id, aal, amr, active, now).await;
             }
             // A replay outside the rules: someone else may hold this family. End it.
             sqlx::query("DELETE FROM auth_sessions WHERE id = $1")
@@ -724,7 +725,7 @@ impl AuthService {
             AuthError::api(StatusCode::FORBIDDEN, "user_not_found", "User not found")
         })?;
         let sensitive = update.password.is_some() || update.email.is_some();
-        if sensitive && claims.aal != "aal2" && self.has_verified_factor(&user.id).await? {
+        if sensitive && claims.aal < Aal::Aal2 && self.has_verified_factor(&user.id).await? {
             return Err(AuthError::api(
                 StatusCode::UNAUTHORIZED,
                 "insufficient_aal",

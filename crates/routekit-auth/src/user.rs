@@ -75,7 +75,7 @@ impl User {
 
     /// The user as GoTrue's `GET /user` returns it (§3.1 of the wire spec). `factors` is
     /// omitted when empty, as GoTrue does.
-    pub fn to_json(&self, factors: &[Value]) -> Value {
+    pub fn to_json(&self, factors: &[crate::mfa::Factor]) -> Value {
         let mut user = json!({
             "id": self.id,
             "aud": self.aud,
@@ -111,7 +111,7 @@ impl User {
             user["banned_until"] = rfc3339(until);
         }
         if !factors.is_empty() {
-            user["factors"] = Value::Array(factors.to_vec());
+            user["factors"] = factors.iter().map(crate::mfa::Factor::to_json).collect();
         }
         user
     }

@@ -83,8 +83,8 @@ pub struct SessionData {
     pub email: String,
     /// The session's id.
     pub session_id: String,
-    /// `aal1` or `aal2`.
-    pub aal: String,
+    /// The session's assurance level, `aal1` or `aal2`.
+    pub aal: routekit_auth::Aal,
     /// How the session was authenticated, newest first.
     pub amr: Vec<Amr>,
     /// Every claim of the access token.
@@ -105,7 +105,7 @@ impl Session {
             user_id: claims.sub.clone(),
             email: claims.email.clone(),
             session_id: claims.session_id.clone(),
-            aal: claims.aal.clone(),
+            aal: claims.aal,
             amr: claims.amr.clone(),
             claims,
         }))
@@ -239,7 +239,8 @@ impl Backend {
                         .iter()
                         .any(|f| f["status"].as_str() == Some("verified"))
                 });
-                let requires_mfa = verified_factor && claims.aal != "aal2";
+                let requires_mfa =
+                    routekit_auth::AssuranceLevel::new(claims.aal, verified_factor).requires_mfa();
                 Ok((claims, requires_mfa))
             }
         }

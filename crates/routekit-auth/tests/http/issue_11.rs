@@ -109,7 +109,7 @@ async fn wrong_totp_codes_lock_the_factor_whatever_the_caller(db: TestDb) {
         .verify_totp_code(&client(9), &claims, &totp(&secret, step(1)))
         .await
         .unwrap();
-    assert_eq!(aal2.claims.aal, "aal2");
+    assert_eq!(aal2.claims.aal, routekit_auth::Aal::Aal2);
     let failed: i64 = sqlx::query_scalar("SELECT failed_attempts FROM auth_factors WHERE id = $1")
         .bind(&factor)
         .fetch_one(&pool)
@@ -179,7 +179,7 @@ async fn a_signed_out_session_or_a_banned_user_burns_no_codes(db: TestDb) {
         .verify_totp_code(&Client::unknown(), &live.claims, &code)
         .await
         .unwrap();
-    assert_eq!(aal2.claims.aal, "aal2");
+    assert_eq!(aal2.claims.aal, routekit_auth::Aal::Aal2);
 }
 
 async fn challenges_are_cleaned_up(db: TestDb) {

@@ -17,7 +17,7 @@ pub async fn GET(session: Session) -> Response {
     Json(Me {
         id: &session.user_id,
         email: &session.email,
-        aal: &session.aal,
+        aal: session.aal.as_str(),
         session_id: &session.session_id,
     })
     .into_response()
