@@ -42,7 +42,7 @@ pub use mfa::{
     totp,
 };
 pub use ratelimit::{Rate, RateLimits};
-pub use service::{AuthService, Session, SignOutScope, SignUp, UserUpdate};
+pub use service::{AuthService, SignOutScope, SignUp, TokenResponse, UserUpdate};
 pub use store::{Backend, Store};
 #[cfg(feature = "supabase")]
 pub use supabase::{SupabaseAuth, SupabaseConfig, SupabaseError};

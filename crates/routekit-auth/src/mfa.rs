@@ -18,7 +18,7 @@ use crate::config::AuthConfig;
 use crate::error::{AuthError, unless_conflict};
 use crate::jwt::{Aal, Amr, Claims};
 use crate::ratelimit::{Bucket, Key};
-use crate::service::{AuthService, Session, random_bytes};
+use crate::service::{AuthService, TokenResponse, random_bytes};
 use crate::user::rfc3339;
 
 /// Seconds a TOTP code covers.
@@ -646,7 +646,7 @@ impl AuthService {
         factor_id: &str,
         challenge_id: &str,
         code: &str,
-    ) -> Result<Session, AuthError> {
+    ) -> Result<TokenResponse, AuthError> {
         self.limit_ip(Bucket::Verify, client)?;
         self.limit(Bucket::Verify, Key::User(claims.sub.clone()))?;
         uuid_or(factor_id, StatusCode::NOT_FOUND)?;
@@ -797,7 +797,7 @@ impl AuthService {
         client: &Client,
         claims: &Claims,
         code: &str,
-    ) -> Result<Session, AuthError> {
+    ) -> Result<TokenResponse, AuthError> {
         self.live_user(claims).await?;
         let factor: Option<String> = sqlx::query_scalar(
             "SELECT id FROM auth_factors WHERE user_id = $1 AND status = 'verified' \

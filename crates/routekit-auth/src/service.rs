@@ -22,7 +22,7 @@ use crate::user::{User, select_user};
 /// A signed-in session as the token endpoints return it (GoTrue's `AccessTokenResponse`).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-pub struct Session {
+pub struct TokenResponse {
     /// The ES256 access token.
     pub access_token: String,
     /// The opaque refresh token.
@@ -41,7 +41,7 @@ pub struct Session {
     pub factors: Vec<crate::mfa::Factor>,
 }
 
-impl Session {
+impl TokenResponse {
     /// The JSON body of a token response.
     pub fn to_json(&self) -> Value {
         let mut body = json!({
@@ -67,7 +67,7 @@ impl Session {
 #[non_exhaustive]
 pub enum SignUp {
     /// Auto-confirm is on: the user is signed in.
-    Session(Box<Session>),
+    Session(Box<TokenResponse>),
     /// Confirmation is required: no session yet.
     User(Box<User>),
 }
@@ -348,7 +348,7 @@ impl AuthService {
         client: &Client,
         email: &str,
         password: &str,
-    ) -> Result<Session, AuthError> {
+    ) -> Result<TokenResponse, AuthError> {
         self.limit_ip(Bucket::Token, client)?;
         if email.trim().is_empty() || password.is_empty() {
             return Err(AuthError::validation(
@@ -461,7 +461,7 @@ impl AuthService {
         user: User,
         method: &str,
         now: i64,
-    ) -> Result<Session, AuthError> {
+    ) -> Result<TokenResponse, AuthError> {
         let amr = vec![Amr {
             method: method.to_owned(),
             timestamp: now,
@@ -477,7 +477,7 @@ impl AuthService {
         aal: Aal,
         amr: Vec<Amr>,
         now: i64,
-    ) -> Result<Session, AuthError> {
+    ) -> Result<TokenResponse, AuthError> {
         let id = uuid::Uuid::new_v4();
         let token = self.refresh_token(&id, 0);
         sqlx::query(
@@ -504,7 +504,7 @@ impl AuthService {
         mut amr: Vec<Amr>,
         refresh_token: String,
         now: i64,
-    ) -> Result<Session, AuthError> {
+    ) -> Result<TokenResponse, AuthError> {
         // Stored oldest first; newest first in the claim, ties in reverse order of addition.
         amr.reverse();
         amr.sort_by_key(|a| std::cmp::Reverse(a.timestamp));
@@ -527,7 +527,7 @@ impl AuthService {
             is_anonymous: false,
         };
         let factors = self.factors(&user.id).await?;
-        Ok(Session {
+        Ok(TokenResponse {
             access_token: self.inner.keys.sign(&claims)?,
             refresh_token,
             expires_in: exp_in,
@@ -544,7 +544,7 @@ impl AuthService {
     /// - the previous token, replayed within the reuse interval (10 s), returns the current
     ///   token unchanged (a client that lost the last response, or concurrent refreshes);
     /// - any other replay revokes the whole session: 400 `refresh_token_already_used`.
-    pub async fn refresh(&self, token: &str) -> Result<Session, AuthError> {
+    pub async fn refresh(&self, token: &str) -> Result<TokenResponse, AuthError> {
         let (session_id, counter) = self.parse_refresh_token(token)?;
         let pool = &self.inner.store.pool;
         let id = session_id.to_string();
