@@ -45,7 +45,7 @@ pub struct App {
     csrf: Option<CsrfConfig>,
     extensions: Vec<Insert>,
     /// Set by `auth`: the edge gives each request the sessions and a cookie slot.
-    sessions: Option<crate::edge::Sessions>,
+    sessions: Option<crate::context::Sessions>,
 }
 
 type Step = Box<dyn FnOnce(Router, Option<&CsrfLayer>) -> Router + Send>;
@@ -312,7 +312,7 @@ impl App {
             // cookies it collected (a session refreshed on the server) onto the response.
             router = router.layer(axum::middleware::from_fn(
                 move |mut req: Request, next: axum::middleware::Next| {
-                    let context = crate::edge::RequestContext::new(None, Some(&sessions));
+                    let context = crate::context::RequestContext::new(None, Some(&sessions));
                     req.extensions_mut().insert(context.clone());
                     async move {
                         let mut res = next.run(req).await;
@@ -354,7 +354,7 @@ impl App {
             DefaultBodyLimit::max(body_limit).layer(self.build()),
             extensions,
         )
-        .with_sessions(sessions)
+        .with_contexts(crate::context::Contexts::new(sessions))
     }
 
     /// Checks that every route file can work with the auth this app has: a route with

@@ -14,20 +14,13 @@ use axum::extract::{FromRequestParts, Request};
 use axum::response::{IntoResponse, Response};
 use futures_util::future::{CatchUnwind, FutureExt};
 use http::request::Parts;
-use http::{HeaderName, HeaderValue, Method, StatusCode, Uri, header};
+use http::{HeaderValue, Method, StatusCode, Uri, header};
 use tower::Service;
 
+use crate::context::{Contexts, RequestContext};
 use crate::error::ApiError;
 
-/// The app's sessions (with the `auth` feature), or nothing to hold.
-#[cfg(feature = "auth")]
-pub(crate) type Sessions = crate::session::Sessions;
-/// The app's sessions (with the `auth` feature), or nothing to hold.
-#[cfg(not(feature = "auth"))]
-pub(crate) type Sessions = std::convert::Infallible;
-
-/// The request id header, read from a proxy when valid and always set on the response.
-pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+pub use crate::context::REQUEST_ID_HEADER;
 
 /// The id of the current request: the incoming `x-request-id` when it is a sane token,
 /// otherwise a fresh one. Echoed on the response and recorded on the request's log span.
@@ -104,79 +97,9 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestId {
         parts
             .extensions
             .get::<RequestContext>()
-            .and_then(|context| context.0.id.clone())
+            .and_then(RequestContext::id)
+            .map(|id| RequestId(id.clone()))
             .ok_or_else(|| ApiError::internal("RequestId used outside a routekit app"))
-    }
-}
-
-/// What routekit gives each request, in one allocation and one extension: its id and, in an
-/// app with auth, its session scope. Every extension costs a boxed value and a slot in the
-/// request's map (which grows, and rehashes, at 4 and 8 entries), so routekit keeps to one.
-#[derive(Clone)]
-pub(crate) struct RequestContext(std::sync::Arc<ContextInner>);
-
-struct ContextInner {
-    /// `None` under [`App::into_router`](crate::App::into_router), which has no edge.
-    id: Option<RequestId>,
-    #[cfg(feature = "auth")]
-    session: Option<crate::session::SessionScope>,
-}
-
-impl RequestContext {
-    pub(crate) fn new(id: Option<RequestId>, sessions: Option<&Sessions>) -> Self {
-        #[cfg(not(feature = "auth"))]
-        let _: Option<&Sessions> = sessions;
-        RequestContext(std::sync::Arc::new(ContextInner {
-            id,
-            #[cfg(feature = "auth")]
-            session: sessions.map(|s| crate::session::SessionScope::new(s.clone())),
-        }))
-    }
-
-    #[cfg(feature = "auth")]
-    pub(crate) fn session(&self) -> Option<&crate::session::SessionScope> {
-        self.0.session.as_ref()
-    }
-
-    /// Puts what the request collected on its response: the id header, any cookies, and the
-    /// security headers.
-    pub(crate) fn apply(&self, headers: &mut http::HeaderMap) {
-        if let Some(id) = &self.0.id {
-            headers.insert(REQUEST_ID_HEADER, id.0.clone());
-        }
-        security_headers(headers);
-        #[cfg(feature = "auth")]
-        if let Some(session) = &self.0.session {
-            session.apply(headers);
-        }
-    }
-}
-
-/// Headers every response gets unless its handler set its own:
-/// `X-Content-Type-Options: nosniff` (a JSON or text body is never run as a script or
-/// rendered as HTML by a browser that guesses), and on HTML pages
-/// `Content-Security-Policy: frame-ancestors 'self'` with `X-Frame-Options: SAMEORIGIN` for
-/// older browsers, so another site cannot frame a sign-in or MFA form and trick clicks into
-/// it (clickjacking). A page that must be framed sets its own policy.
-fn security_headers(headers: &mut http::HeaderMap) {
-    static NOSNIFF: HeaderValue = HeaderValue::from_static("nosniff");
-    static FRAME_ANCESTORS: HeaderValue = HeaderValue::from_static("frame-ancestors 'self'");
-    static SAMEORIGIN: HeaderValue = HeaderValue::from_static("SAMEORIGIN");
-    headers
-        .entry(header::X_CONTENT_TYPE_OPTIONS)
-        .or_insert_with(|| NOSNIFF.clone());
-    let html = headers.get(header::CONTENT_TYPE).is_some_and(|v| {
-        v.as_bytes()
-            .get(..9)
-            .is_some_and(|t| t.eq_ignore_ascii_case(b"text/html"))
-    });
-    if html {
-        if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
-            headers.insert(header::CONTENT_SECURITY_POLICY, FRAME_ANCESTORS.clone());
-        }
-        headers
-            .entry(header::X_FRAME_OPTIONS)
-            .or_insert_with(|| SAMEORIGIN.clone());
     }
 }
 
@@ -189,9 +112,8 @@ pub struct Edge<S> {
     extensions: Option<Inserters>,
     /// The connection's peer, given to handlers as `ConnectInfo<SocketAddr>`.
     peer: Option<std::net::SocketAddr>,
-    /// With auth: the app's sessions, given to each request with a slot for the cookies the
-    /// session extractor rewrites (server-side refresh).
-    sessions: Option<Sessions>,
+    /// Makes each request's context (and, with auth, its session scope).
+    contexts: Contexts,
 }
 
 /// Inserts one [`App::extension`](crate::App::extension) value into a request.
@@ -232,12 +154,12 @@ impl<S> Edge<S> {
             inner,
             extensions,
             peer: None,
-            sessions: None,
+            contexts: Contexts::default(),
         }
     }
 
-    pub(crate) fn with_sessions(mut self, sessions: Option<Sessions>) -> Self {
-        self.sessions = sessions;
+    pub(crate) fn with_contexts(mut self, contexts: Contexts) -> Self {
+        self.contexts = contexts;
         self
     }
 
@@ -275,7 +197,7 @@ where
             .then(|| (req.method().clone(), req.uri().clone(), Instant::now()));
         let span = tracing::info_span!(target: "routekit::request", "request", id = id.as_str());
 
-        let context = RequestContext::new(Some(id), self.sessions.as_ref());
+        let context = self.contexts.context(Some(id.0.clone()));
         let state = if let Some(location) = trailing_slash_redirect(req.uri()) {
             State::Ready {
                 response: Some(redirect_308(location)),

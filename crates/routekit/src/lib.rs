@@ -36,6 +36,7 @@
 //! is routes, JSON, errors, CSRF and the edge, and compiles no database, hashing or TLS code.
 
 mod app;
+mod context;
 mod edge;
 mod error;
 mod extract;

@@ -1,0 +1,352 @@
+//! `Session`: Makerkit's `requireSession` as an extractor. A handler that takes a `Session`
+//! runs only for a signed-in user whose session meets the MFA rule.
+
+mod cookie;
+mod refusal;
+mod verify;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::response::{IntoResponse, Response};
+use http::request::Parts;
+use http::{HeaderMap, HeaderValue, header};
+use routekit_auth::{Amr, AuthService, Claims};
+
+pub use cookie::SessionCookie;
+use cookie::{Credentials, credentials};
+use verify::Refusal;
+pub(crate) use verify::{Backend, Sessions};
+
+use crate::error::ApiError;
+
+/// Where `Session` sends browsers, and how it caches verified sessions.
+///
+/// ```
+/// let config = routekit::SessionConfig::default();
+/// assert_eq!(config.sign_in_path, "/auth/sign-in");
+/// assert_eq!(config.mfa_path, "/auth/verify");
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SessionConfig {
+    /// Page navigations without a session are redirected here, with `?next=` the original
+    /// path (default `/auth/sign-in`).
+    pub sign_in_path: String,
+    /// Page navigations that must verify a factor first go here (default `/auth/verify`).
+    pub mfa_path: String,
+    /// The `@supabase/ssr` cookie to read and write (`sb-<ref>-auth-token`). `None` takes the
+    /// name supabase-js gives it: from the request's host with the embedded server
+    /// (`sb-127-auth-token` on `127.0.0.1:3000`), from the project's URL in Supabase mode.
+    /// No other `sb-…-auth-token` cookie is ever read, so a sibling subdomain cannot plant a
+    /// session of its own (login CSRF).
+    pub cookie_name: Option<String>,
+    /// How long a verified session is trusted before its row and factors are looked up again
+    /// (default 5 s). Sessions ended on this instance drop out at once.
+    pub recheck_after: Duration,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            sign_in_path: "/auth/sign-in".to_owned(),
+            mfa_path: "/auth/verify".to_owned(),
+            cookie_name: None,
+            recheck_after: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A verified session that meets the MFA rule: the user is signed in, and if they have a
+/// verified factor the session is `aal2`.
+///
+/// Without one, a page navigation is redirected to the sign-in page (or the MFA page) and any
+/// other request gets 401 `unauthenticated` (or 403 `mfa_required`) JSON. Take
+/// `Option<Session>` for pages that work either way.
+///
+/// ```
+/// use routekit::{Json, Session};
+/// use serde_json::{Value, json};
+///
+/// // app/api/me/route.rs
+/// pub async fn GET(session: Session) -> Json<Value> {
+///     Json(json!({ "id": session.user_id, "email": session.email, "aal": session.aal }))
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Session(Arc<SessionData>);
+
+/// What a [`Session`] holds; read it through the session (`session.user_id`).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct SessionData {
+    /// The user's id (`sub`).
+    pub user_id: String,
+    /// The user's e-mail.
+    pub email: String,
+    /// The session's id.
+    pub session_id: String,
+    /// The session's assurance level, `aal1` or `aal2`.
+    pub aal: routekit_auth::Aal,
+    /// How the session was authenticated, newest first.
+    pub amr: Vec<Amr>,
+    /// Every claim of the access token.
+    pub claims: Claims,
+}
+
+impl std::ops::Deref for Session {
+    type Target = SessionData;
+
+    fn deref(&self) -> &SessionData {
+        &self.0
+    }
+}
+
+impl Session {
+    pub(super) fn new(claims: Claims) -> Self {
+        Session(Arc::new(SessionData {
+            user_id: claims.sub.clone(),
+            email: claims.email.clone(),
+            session_id: claims.session_id.clone(),
+            aal: claims.aal,
+            amr: claims.amr.clone(),
+            claims,
+        }))
+    }
+}
+
+/// The session part of a request's [`RequestContext`](crate::context::RequestContext), in an
+/// app with auth: the app's sessions, and the `Set-Cookie` values the request wants on its
+/// response (the session cookie rewritten after a server-side refresh).
+pub(crate) struct SessionScope {
+    sessions: Sessions,
+    cookies: Mutex<Vec<HeaderValue>>,
+}
+
+impl SessionScope {
+    pub(crate) fn new(sessions: Sessions) -> Self {
+        SessionScope {
+            sessions,
+            cookies: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The scope of a request, when its app has auth.
+    pub(super) fn of(parts: &Parts) -> Option<&SessionScope> {
+        parts
+            .extensions
+            .get::<crate::context::RequestContext>()
+            .and_then(|context| context.session())
+    }
+
+    pub(super) fn push(&self, cookie: String) {
+        if let Ok(value) = HeaderValue::try_from(cookie) {
+            self.cookies
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(value);
+        }
+    }
+
+    pub(crate) fn apply(&self, headers: &mut HeaderMap) {
+        let cookies = std::mem::take(&mut *self.cookies.lock().unwrap_or_else(|e| e.into_inner()));
+        if cookies.is_empty() {
+            return;
+        }
+        for cookie in cookies {
+            headers.append(header::SET_COOKIE, cookie);
+        }
+        // As @supabase/ssr: a response that sets auth cookies must never be cached.
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-cache, no-store, must-revalidate, max-age=0"),
+        );
+        headers.insert(header::EXPIRES, HeaderValue::from_static("0"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    }
+}
+
+/// The embedded auth server and the request's client, for handlers that sign users in
+/// (server-rendered forms). The client is what the service's rate limits and the MFA IP
+/// binding are keyed on, resolved from the connection (and a trusted proxy's header, see
+/// [`AuthConfig::rate_limit_header`](routekit_auth::AuthConfig::rate_limit_header)).
+///
+/// ```
+/// use routekit::AuthApi;
+///
+/// pub async fn POST(AuthApi(auth, client): AuthApi) {
+///     // auth.sign_in_with_password(&client, …)
+/// }
+/// ```
+#[derive(Clone)]
+pub struct AuthApi(pub AuthService, pub routekit_auth::Client);
+
+impl std::fmt::Debug for AuthApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("AuthApi")
+            .field(&self.0)
+            .field(&self.1)
+            .finish()
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for AuthApi {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let scope = SessionScope::of(parts).ok_or_else(|| {
+            ApiError::internal("AuthApi used, but the app has no auth: call App::auth")
+                .into_response()
+        })?;
+        let auth = match scope.sessions.backend() {
+            Backend::Embedded(auth) => auth.clone(),
+            // A page of an app that serves both modes: not an error of the server's.
+            #[cfg(feature = "supabase")]
+            Backend::Supabase(_) => {
+                return Err(ApiError::new(
+                    http::StatusCode::NOT_IMPLEMENTED,
+                    "embedded_auth_unavailable",
+                    "this page signs in with the embedded auth server, which Supabase mode does not run; sign in with supabase-js instead",
+                )
+                .into_response());
+            }
+        };
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip());
+        let client = auth.client(&parts.headers, peer);
+        Ok(AuthApi(auth, client))
+    }
+}
+
+async fn extract(parts: &Parts) -> Result<Option<Session>, Response> {
+    // Already checked by a route's `AUTH = Required`.
+    if let Some(session) = parts.extensions.get::<Session>() {
+        return Ok(Some(session.clone()));
+    }
+    let Some(scope) = SessionScope::of(parts) else {
+        return Err(
+            ApiError::internal("Session used, but the app has no auth: call App::auth")
+                .into_response(),
+        );
+    };
+    let sessions = &scope.sessions;
+    let Some(credentials) = credentials(&parts.headers, || sessions.cookie_name(parts)) else {
+        return Ok(None);
+    };
+    // Borrowed from the request; owned only when a refresh replaces it.
+    let (mut token, cookie) = match &credentials {
+        Credentials::Bearer(token) => (std::borrow::Cow::Borrowed(*token), None),
+        Credentials::Cookie(cookie) => (
+            std::borrow::Cow::Borrowed(cookie.access_token.as_deref().unwrap_or_default()),
+            Some(cookie),
+        ),
+    };
+    if let Some(
+        cookie @ SessionCookie {
+            refresh_token: Some(refresh_token),
+            ..
+        },
+    ) = cookie
+        && Sessions::needs_refresh(&token)
+    {
+        // Server-side refresh: the request goes on with the new token and the response
+        // carries the rewritten cookie. Concurrent requests with the same cookie all get
+        // the same new token (the auth server's reuse rule), so none burns the family.
+        match sessions.refresh(&token, refresh_token).await {
+            Ok((fresh, access_token)) => {
+                for set_cookie in cookie.replace(&fresh) {
+                    scope.push(set_cookie);
+                }
+                token = std::borrow::Cow::Owned(access_token);
+            }
+            Err(Refusal::Unauthenticated) => return Ok(None),
+            Err(refusal) => return Err(sessions.refuse(refusal, parts)),
+        }
+    }
+    match sessions.check(&token).await {
+        Ok(session) => Ok(Some(session)),
+        Err(Refusal::Unauthenticated) => Ok(None),
+        Err(refusal) => Err(sessions.refuse(refusal, parts)),
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Session {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        match extract(parts).await? {
+            Some(session) => Ok(session),
+            None => Err(SessionScope::of(parts).map_or_else(
+                || ApiError::internal("no auth configured").into_response(),
+                |s| s.sessions.refuse(Refusal::Unauthenticated, parts),
+            )),
+        }
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for Session {
+    type Rejection = Response;
+
+    /// `None` without a valid session; a session that must verify a factor, or a lookup that
+    /// fails, is still refused (MFA redirect or 403, 503).
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
+        extract(parts).await
+    }
+}
+
+/// Runs the inner service only with a [`Session`] (a route's `AUTH = Required`), which it
+/// leaves in the request for handlers that take one.
+#[derive(Clone)]
+pub(crate) struct RequireSession<S> {
+    inner: S,
+}
+
+impl<S> RequireSession<S> {
+    pub(crate) fn new(inner: S) -> Self {
+        RequireSession { inner }
+    }
+}
+
+impl<S> tower::Service<axum::extract::Request> for RequireSession<S>
+where
+    S: tower::Service<
+            axum::extract::Request,
+            Response = Response,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future =
+        futures_util::future::BoxFuture<'static, Result<Response, std::convert::Infallible>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: axum::extract::Request) -> Self::Future {
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            let (mut parts, body) = req.into_parts();
+            match <Session as FromRequestParts<()>>::from_request_parts(&mut parts, &()).await {
+                Ok(session) => {
+                    parts.extensions.insert(session);
+                    inner
+                        .call(axum::extract::Request::from_parts(parts, body))
+                        .await
+                }
+                Err(refusal) => Ok(refusal),
+            }
+        })
+    }
+}

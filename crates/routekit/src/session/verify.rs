@@ -1,0 +1,365 @@
+//! Verifying sessions: the backend (the embedded server or a hosted project), the cache of
+//! verified sessions, and server-side refresh.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::response::Response;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::request::Parts;
+use routekit_auth::{AuthService, Claims};
+#[cfg(feature = "supabase")]
+use routekit_auth::{SupabaseAuth, SupabaseError};
+
+use super::cookie::{request_host, signature_of};
+use super::{Session, SessionConfig, SessionCookie};
+
+/// The sessions of one app: the verifier, the settings and the cache.
+#[derive(Clone)]
+pub(crate) struct Sessions(Arc<Inner>);
+
+impl std::fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sessions")
+            .field("config", &self.0.config)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    backend: Backend,
+    config: SessionConfig,
+    /// The cookie's name when it does not follow the request's host.
+    cookie_name: Option<String>,
+    /// Keyed by the token's signature (short, unique per token); a hit also compares the
+    /// whole token, so a forged payload under a copied signature never matches.
+    cache: Mutex<Cache>,
+    /// Refreshes that failed, by the access token's signature, so that a cookie replayed
+    /// with a dead refresh token costs the auth server one call, not one per request.
+    failed_refreshes: Mutex<HashMap<Box<str>, Instant, foldhash::fast::RandomState>>,
+}
+
+#[derive(Default)]
+struct Cache {
+    entries: HashMap<Box<str>, Cached, foldhash::fast::RandomState>,
+    /// Roughly what the entries take, so that a few huge tokens cannot fill memory.
+    bytes: usize,
+}
+
+struct Cached {
+    token: Box<str>,
+    /// Built once: a cache hit hands out a reference count, not a copy of the claims.
+    session: Session,
+    requires_mfa: bool,
+    /// The sooner of "recheck the store" and the token's expiry, so a hit reads one clock.
+    fresh_until: Instant,
+    generation: u64,
+}
+
+/// Entries kept at most; the cache is emptied when it fills (verifying again is cheap).
+const CACHE_LIMIT: usize = 10_000;
+/// Bytes the cache may hold (tokens and claims), whatever the number of entries.
+const CACHE_BYTES: usize = 16 << 20;
+/// A longer access token is refused before anything is decoded: GoTrue's are about 1 KiB,
+/// with metadata a few.
+const MAX_TOKEN_BYTES: usize = 16 << 10;
+/// How long a failed refresh is remembered.
+const FAILED_REFRESH_TTL: Duration = Duration::from_secs(30);
+
+/// Now, in unix seconds.
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Why there is no usable session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Refusal {
+    Unauthenticated,
+    MfaRequired,
+    Unavailable,
+}
+
+/// Who issues the sessions, and answers whether one is still alive.
+pub(crate) enum Backend {
+    /// The embedded auth server (this app's own `/auth/v1`).
+    Embedded(AuthService),
+    /// A hosted Supabase project.
+    #[cfg(feature = "supabase")]
+    Supabase(SupabaseAuth),
+}
+
+impl Backend {
+    /// Bumped by the embedded server whenever a session ends on this instance, so cached
+    /// sessions are checked again at once. A hosted project tells nobody: its sign-outs are
+    /// seen when the cache entry is rechecked.
+    fn generation(&self) -> u64 {
+        match self {
+            Backend::Embedded(auth) => auth.revocation_generation(),
+            #[cfg(feature = "supabase")]
+            Backend::Supabase(_) => 0,
+        }
+    }
+
+    /// Verifies the token, then asks the store (never the client's copy of the user)
+    /// whether its session is alive and whether the MFA rule wants `aal2`.
+    async fn inspect(&self, token: &str) -> Result<(Claims, bool), Refusal> {
+        match self {
+            Backend::Embedded(auth) => {
+                let claims = auth
+                    .verify_access_token(token)
+                    .await
+                    .map_err(|_| Refusal::Unauthenticated)?;
+                let alive = auth
+                    .session_exists(&claims)
+                    .await
+                    .map_err(|_| Refusal::Unavailable)?;
+                if !alive {
+                    return Err(Refusal::Unauthenticated);
+                }
+                let level = auth
+                    .assurance_level(&claims)
+                    .await
+                    .map_err(|_| Refusal::Unavailable)?;
+                Ok((claims, level.requires_mfa()))
+            }
+            #[cfg(feature = "supabase")]
+            Backend::Supabase(project) => {
+                let claims = project
+                    .verify_access_token(token)
+                    .await
+                    .map_err(supabase_refusal)?;
+                // The project's `GET /user` answers both: a revoked session is refused, and
+                // its `factors` are the ones the project has, whatever the cookie says.
+                let user = project.user(token).await.map_err(supabase_refusal)?;
+                if user["id"].as_str() != Some(claims.sub.as_str()) {
+                    return Err(Refusal::Unauthenticated);
+                }
+                let verified_factor = user["factors"].as_array().is_some_and(|factors| {
+                    factors
+                        .iter()
+                        .any(|f| f["status"].as_str() == Some("verified"))
+                });
+                let requires_mfa =
+                    routekit_auth::AssuranceLevel::new(claims.aal, verified_factor).requires_mfa();
+                Ok((claims, requires_mfa))
+            }
+        }
+    }
+
+    /// Whether `token` carries a signature this backend verifies, expired or not: only such a
+    /// token may cost a refresh call. A forged or garbage access token with any refresh token
+    /// is no session, at no cost to the auth server (or to a hosted project's per-IP limit,
+    /// which the server's own address would exhaust for every user).
+    async fn signed_here(&self, token: &str) -> Result<bool, Refusal> {
+        use routekit_auth::JwtError;
+        match self {
+            Backend::Embedded(auth) => Ok(matches!(
+                auth.verify_access_token(token).await,
+                Ok(_) | Err(JwtError::Expired)
+            )),
+            #[cfg(feature = "supabase")]
+            Backend::Supabase(project) => match project.verify_access_token(token).await {
+                Ok(_) | Err(SupabaseError::Invalid(JwtError::Expired)) => Ok(true),
+                Err(SupabaseError::Unavailable(reason)) => {
+                    tracing::warn!(target: "routekit::session", %reason, "Supabase project unavailable");
+                    Err(Refusal::Unavailable)
+                }
+                Err(_) => Ok(false),
+            },
+        }
+    }
+
+    /// Exchanges a refresh token: the new session as a token response, and its access token.
+    async fn refresh(&self, refresh_token: &str) -> Result<(serde_json::Value, String), Refusal> {
+        match self {
+            Backend::Embedded(auth) => match auth.refresh(refresh_token).await {
+                Ok(fresh) => Ok((fresh.to_json(), fresh.access_token)),
+                Err(routekit_auth::AuthError::Unavailable(_)) => Err(Refusal::Unavailable),
+                Err(_) => Err(Refusal::Unauthenticated),
+            },
+            #[cfg(feature = "supabase")]
+            Backend::Supabase(project) => {
+                let fresh = project
+                    .refresh(refresh_token)
+                    .await
+                    .map_err(supabase_refusal)?;
+                let token = fresh["access_token"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                Ok((fresh, token))
+            }
+        }
+    }
+}
+
+/// A bad token or a refusal from the project is no session; an unreachable project is 503.
+#[cfg(feature = "supabase")]
+fn supabase_refusal(error: SupabaseError) -> Refusal {
+    match error {
+        SupabaseError::Unavailable(reason) => {
+            tracing::warn!(target: "routekit::session", %reason, "Supabase project unavailable");
+            Refusal::Unavailable
+        }
+        _ => Refusal::Unauthenticated,
+    }
+}
+
+impl Sessions {
+    pub(crate) fn new(backend: Backend, config: SessionConfig) -> Self {
+        // supabase-js names its storage key after the auth server's host: the app's own with
+        // the embedded server, the project's in Supabase mode.
+        #[cfg(feature = "supabase")]
+        let project_cookie = match &backend {
+            Backend::Embedded(_) => None,
+            Backend::Supabase(project) => {
+                let url = &project.config().url;
+                let host = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
+                Some(SessionCookie::name_for_host(host))
+            }
+        };
+        #[cfg(not(feature = "supabase"))]
+        let project_cookie = None;
+        let cookie_name = config.cookie_name.clone().or(project_cookie);
+        Sessions(Arc::new(Inner {
+            backend,
+            config,
+            cookie_name,
+            cache: Mutex::new(Cache::default()),
+            failed_refreshes: Mutex::new(HashMap::default()),
+        }))
+    }
+
+    /// The session cookie's name for a request.
+    pub(super) fn cookie_name(&self, parts: &Parts) -> String {
+        match &self.0.cookie_name {
+            Some(name) => name.clone(),
+            None => SessionCookie::name_for_host(request_host(parts)),
+        }
+    }
+
+    /// Refreshes a cookie's session, unless its access token is not signed by the backend or
+    /// the same token's refresh failed moments ago.
+    pub(super) async fn refresh(
+        &self,
+        access_token: &str,
+        refresh_token: &str,
+    ) -> Result<(serde_json::Value, String), Refusal> {
+        let key = signature_of(access_token);
+        let now = Instant::now();
+        let failed_recently = self
+            .0
+            .failed_refreshes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .is_some_and(|at| now.duration_since(*at) < FAILED_REFRESH_TTL);
+        if failed_recently || !self.0.backend.signed_here(access_token).await? {
+            return Err(Refusal::Unauthenticated);
+        }
+        let refreshed = self.0.backend.refresh(refresh_token).await;
+        if let Err(Refusal::Unauthenticated) = refreshed {
+            let mut failed = self
+                .0
+                .failed_refreshes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if failed.len() >= CACHE_LIMIT {
+                failed.retain(|_, at| now.duration_since(*at) < FAILED_REFRESH_TTL);
+                if failed.len() >= CACHE_LIMIT {
+                    failed.clear();
+                }
+            }
+            failed.insert(key.into(), now);
+        }
+        refreshed
+    }
+
+    /// Verifies `token` and applies the revocation and MFA rules, from the cache when fresh.
+    pub(super) async fn check(&self, token: &str) -> Result<Session, Refusal> {
+        let inner = &self.0;
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(Refusal::Unauthenticated);
+        }
+        let generation = inner.backend.generation();
+        let now = Instant::now();
+        let key = signature_of(token);
+        // A hit hands out a reference count of the session, nothing else.
+        let cached = inner
+            .cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entries
+            .get(key)
+            .filter(|c| c.generation == generation && now < c.fresh_until && *c.token == *token)
+            .map(|c| (c.session.clone(), c.requires_mfa));
+        let (session, requires_mfa) = match cached {
+            Some(hit) => hit,
+            None => {
+                let (claims, requires_mfa) = inner.backend.inspect(token).await?;
+                let now_unix = unix_now();
+                let lifetime =
+                    Duration::from_secs(claims.exp.saturating_sub(now_unix).max(0) as u64);
+                let session = Session::new(claims);
+                let entry = Cached {
+                    token: Box::from(token),
+                    session: session.clone(),
+                    requires_mfa,
+                    fresh_until: now + inner.config.recheck_after.min(lifetime),
+                    generation,
+                };
+                // The token twice (key and value) and its claims, decoded: about its size, again.
+                let size = token.len() * 3 + std::mem::size_of::<Cached>();
+                let mut cache = inner.cache.lock().unwrap_or_else(|e| e.into_inner());
+                if cache.entries.len() >= CACHE_LIMIT || cache.bytes + size > CACHE_BYTES {
+                    cache.entries.clear();
+                    cache.bytes = 0;
+                }
+                if let Some(old) = cache.entries.insert(key.into(), entry) {
+                    let old_size = old.token.len() * 3 + std::mem::size_of::<Cached>();
+                    cache.bytes = cache.bytes.saturating_sub(old_size);
+                }
+                cache.bytes += size;
+                (session, requires_mfa)
+            }
+        };
+        if requires_mfa {
+            return Err(Refusal::MfaRequired);
+        }
+        Ok(session)
+    }
+
+    /// Whether a cookie's access token expires within the refresh margin. Only `exp` is read
+    /// here, without the signature check: the refresh itself is authenticated by the refresh
+    /// token (MACed by the server), and whichever access token results is verified by
+    /// `check`. Verifying here too would cost a signature check on every cookie request.
+    pub(super) fn needs_refresh(token: &str) -> bool {
+        #[derive(serde::Deserialize)]
+        struct Exp {
+            exp: i64,
+        }
+        let exp = token
+            .split('.')
+            .nth(1)
+            .and_then(|payload| URL_SAFE_NO_PAD.decode(payload).ok())
+            .and_then(|payload| serde_json::from_slice::<Exp>(&payload).ok());
+        exp.is_some_and(|Exp { exp }| exp - REFRESH_MARGIN_SECS <= unix_now())
+    }
+
+    /// The answer to a request refused for `refusal` (see [`super::refusal`]).
+    pub(super) fn refuse(&self, refusal: Refusal, parts: &Parts) -> Response {
+        super::refusal::respond(&self.0.config, refusal, parts)
+    }
+
+    /// The backend.
+    pub(super) fn backend(&self) -> &Backend {
+        &self.0.backend
+    }
+}
+
+/// Refresh a cookie session this close to expiry (supabase-js refreshes 90 s early).
+const REFRESH_MARGIN_SECS: i64 = 90;
