@@ -53,23 +53,118 @@ type Step = Box<dyn FnOnce(Router, Option<&CsrfLayer>) -> Router + Send>;
 /// `ROUTEKIT_CSRF`: `on` (default) or `off`, the environment's switch for CSRF protection.
 pub const CSRF_VAR: &str = "ROUTEKIT_CSRF";
 
-impl App {
-    /// An app serving the given routes, with CSRF protection configured from the environment
-    /// (`ROUTEKIT_CSRF`, [`routekit_csrf::TRUSTED_ORIGINS_VAR`],
-    /// [`routekit_csrf::COOKIE_MODE_VAR`]).
+/// What an [`App`] takes from its environment, read in one place: [`AppConfig::from_env`].
+/// Builders never read the environment.
+///
+/// ```
+/// let config = routekit::AppConfig::default();
+/// assert!(config.csrf.is_some(), "CSRF protection is on by default");
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct AppConfig {
+    /// CSRF protection's settings, `None` to turn it off (`ROUTEKIT_CSRF=off`).
+    pub csrf: Option<CsrfConfig>,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            csrf: Some(CsrfConfig::new()),
+        }
+    }
+}
+
+impl AppConfig {
+    /// Reads `ROUTEKIT_CSRF` (`on` by default, or `off`), and, with CSRF on,
+    /// [`routekit_csrf::TRUSTED_ORIGINS_VAR`] and [`routekit_csrf::COOKIE_MODE_VAR`]. A value
+    /// it cannot take is an error naming the variable: a protection setting is never guessed.
     ///
-    /// # Panics
-    ///
-    /// If one of those variables has a value it cannot take: a protection setting is never
-    /// guessed.
-    pub fn new(routes: RouteTable) -> Self {
-        let routes = routes.into_routes();
-        let manifest = routes.iter().map(Route::info).collect();
+    /// ```
+    /// let config = routekit::AppConfig::from_env()?;
+    /// # Ok::<(), routekit::AppConfigError>(())
+    /// ```
+    pub fn from_env() -> Result<Self, AppConfigError> {
         let csrf = match csrf_switch(std::env::var(CSRF_VAR).ok().as_deref()) {
             Ok(false) => None,
-            Ok(true) => Some(CsrfConfig::from_env().unwrap_or_else(|e| panic!("{e}"))),
-            Err(e) => panic!("{e}"),
+            Ok(true) => Some(CsrfConfig::from_env().map_err(AppConfigError::Csrf)?),
+            Err(message) => return Err(AppConfigError::Switch(message)),
         };
+        Ok(AppConfig { csrf })
+    }
+}
+
+/// An environment variable of routekit's with a value it cannot take.
+///
+/// ```
+/// # fn f() -> Result<(), Box<dyn std::error::Error>> {
+/// let app = routekit::App::from_env(routekit::RouteTable::new(vec![]))?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum AppConfigError {
+    /// `ROUTEKIT_CSRF` is neither `on` nor `off`.
+    Switch(String),
+    /// A CSRF setting (`ROUTEKIT_CSRF_TRUSTED_ORIGINS`, `ROUTEKIT_CSRF_COOKIE`).
+    Csrf(routekit_csrf::CsrfConfigError),
+}
+
+impl std::fmt::Display for AppConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AppConfigError::Switch(message) => f.write_str(message),
+            AppConfigError::Csrf(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for AppConfigError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            AppConfigError::Csrf(e) => Some(e),
+            AppConfigError::Switch(_) => None,
+        }
+    }
+}
+
+impl App {
+    /// An app serving the given routes, with the default settings (CSRF protection on). It
+    /// reads nothing from the environment: see [`App::from_env`].
+    ///
+    /// ```
+    /// # let routes = routekit::RouteTable::new(vec![]);
+    /// let app = routekit::App::new(routes);
+    /// assert!(app.csrf_enabled());
+    /// ```
+    pub fn new(routes: RouteTable) -> Self {
+        Self::with_config(routes, AppConfig::default())
+    }
+
+    /// An app with the settings of the environment ([`AppConfig::from_env`]), as a binary
+    /// starts one.
+    ///
+    /// ```no_run
+    /// # async fn run(routes: routekit::RouteTable) -> Result<(), Box<dyn std::error::Error>> {
+    /// routekit::App::from_env(routes)?.serve().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn from_env(routes: RouteTable) -> Result<Self, AppConfigError> {
+        Ok(Self::with_config(routes, AppConfig::from_env()?))
+    }
+
+    /// An app with the given settings.
+    ///
+    /// ```
+    /// # let routes = routekit::RouteTable::new(vec![]);
+    /// let mut config = routekit::AppConfig::default();
+    /// config.csrf = None;
+    /// assert!(!routekit::App::with_config(routes, config).csrf_enabled());
+    /// ```
+    pub fn with_config(routes: RouteTable, config: AppConfig) -> Self {
+        let routes = routes.into_routes();
+        let manifest = routes.iter().map(Route::info).collect();
+        let csrf = config.csrf;
         App {
             routes,
             manifest,
@@ -81,23 +176,18 @@ impl App {
         }
     }
 
-    /// Switches CSRF protection on (with the settings from the environment, unless
-    /// [`App::csrf_config`] gave others) or off for the whole app. It is on by default.
+    /// Switches CSRF protection on (keeping the settings it has, else the defaults) or off for
+    /// the whole app. It is on by default.
     ///
     /// ```
     /// # let routes = routekit::RouteTable::new(vec![]);
     /// let app = routekit::App::new(routes).csrf(false);
     /// assert!(!app.csrf_enabled());
     /// ```
-    ///
-    /// # Panics
-    ///
-    /// When switching on, if the environment's CSRF settings are invalid (as [`App::new`]).
     pub fn csrf(mut self, on: bool) -> Self {
         self.csrf = match (on, self.csrf.take()) {
             (false, _) => None,
-            (true, Some(config)) => Some(config),
-            (true, None) => Some(CsrfConfig::from_env().unwrap_or_else(|e| panic!("{e}"))),
+            (true, config) => Some(config.unwrap_or_default()),
         };
         self
     }

@@ -22,8 +22,8 @@
 //! # fn routes() -> routekit::RouteTable { routekit::RouteTable::new(vec![]) }
 //!
 //! #[tokio::main]
-//! async fn main() -> std::io::Result<()> {
-//!     routekit::App::new(routes()).serve().await
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     Ok(routekit::App::from_env(routes())?.serve().await?)
 //! }
 //! ```
 //!
@@ -49,7 +49,7 @@ mod serve;
 #[cfg(feature = "auth")]
 mod session;
 
-pub use app::{App, AppService, CSRF_VAR, DEFAULT_BODY_LIMIT};
+pub use app::{App, AppConfig, AppConfigError, AppService, CSRF_VAR, DEFAULT_BODY_LIMIT};
 pub use edge::{Edge, EdgeFuture, REQUEST_ID_HEADER, RequestId};
 pub use error::{ApiError, ApiResult};
 pub use extract::{Path, Query, Segments};

@@ -13,9 +13,7 @@ mod validate;
 
 use std::sync::Arc;
 
-use routekit_auth::{
-    AuthConfig, AuthConfigError, AuthError, AuthService, SupabaseAuth, SupabaseConfig,
-};
+use routekit_auth::{AuthConfig, AuthError, AuthService, SupabaseAuth, SupabaseConfig};
 
 routekit::routes!();
 
@@ -26,6 +24,8 @@ routekit::routes!();
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Config {
+    /// routekit's own settings (`ROUTEKIT_CSRF` and its companions).
+    pub app: routekit::AppConfig,
     /// `SAAS_WEBHOOK_SECRET`: the key payment webhooks are signed with. Without it the
     /// webhook answers 503.
     pub webhook_secret: Option<String>,
@@ -41,14 +41,16 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads `SAAS_WEBHOOK_SECRET` and the auth settings, or `SUPABASE_URL` and its
-    /// companions for Supabase mode.
+    /// Reads every variable the example takes, once: routekit's (`ROUTEKIT_CSRF`, …),
+    /// `SAAS_WEBHOOK_SECRET` and the auth settings, or `SUPABASE_URL` and its companions for
+    /// Supabase mode. A bad value is an error naming the variable.
     ///
     /// ```
     /// let config = saas::Config::from_env()?;
-    /// # Ok::<(), routekit_auth::AuthConfigError>(())
+    /// # Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
     /// ```
-    pub fn from_env() -> Result<Self, AuthConfigError> {
+    pub fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        let app = routekit::AppConfig::from_env()?;
         // Supabase mode replaces the embedded server.
         let supabase = SupabaseConfig::from_env()?;
         let auth = if supabase.is_some() {
@@ -57,6 +59,7 @@ impl Config {
             Some(AuthConfig::from_env()?)
         };
         Ok(Config {
+            app,
             webhook_secret: std::env::var("SAAS_WEBHOOK_SECRET")
                 .ok()
                 .filter(|s| !s.is_empty()),
@@ -109,7 +112,7 @@ pub async fn app_with(config: Config) -> Result<routekit::App, AuthError> {
 /// assert!(app.manifest().iter().any(|r| r.url == "/hello"));
 /// ```
 pub fn routes_only(config: &Config) -> routekit::App {
-    let app = routekit::App::new(routes());
+    let app = routekit::App::with_config(routes(), config.app.clone());
     // Only when set: an extension is copied into every request, and most never need it.
     match config.webhook_secret.as_deref() {
         Some(secret) => app.extension(WebhookSecret(Arc::from(secret))),

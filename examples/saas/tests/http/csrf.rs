@@ -127,6 +127,7 @@ fn sign(secret: &str, body: &str) -> String {
 async fn the_signed_webhook_is_exempt_from_csrf() {
     let db = routekit_test::TestDb::sqlite();
     let config = saas::Config {
+        app: Default::default(),
         webhook_secret: Some("whsec_test".into()),
         auth: Some(routekit_auth::AuthConfig::new(db.url())),
         supabase: None,

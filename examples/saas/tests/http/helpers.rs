@@ -20,6 +20,7 @@ pub(crate) async fn app() -> (routekit::App, TestDb) {
 /// The example app with its auth server on `db`.
 pub(crate) async fn with_auth(db: &routekit_test::TestDb) -> TestServer {
     let config = saas::Config {
+        app: Default::default(),
         webhook_secret: None,
         auth: Some(routekit_auth::AuthConfig::new(db.url())),
         supabase: None,

@@ -325,6 +325,7 @@ async fn a_protected_mutation_needs_both_a_session_and_a_csrf_token(db: TestDb) 
 /// The example with access tokens that are always within the refresh margin.
 async fn with_short_tokens(db: &TestDb) -> TestServer {
     let config = saas::Config {
+        app: Default::default(),
         webhook_secret: None,
         auth: Some(
             routekit_auth::AuthConfig::new(db.url())
@@ -438,6 +439,7 @@ async fn a_failed_session_lookup_is_503_not_a_pass() {
     let (target, database) = after.split_once('/').unwrap();
     let proxy = routekit_test::TcpProxy::start(target).await;
     let config = saas::Config {
+        app: Default::default(),
         webhook_secret: None,
         auth: Some(routekit_auth::AuthConfig::new(format!(
             "{before}@{}/{database}",
