@@ -46,6 +46,10 @@ pub struct App {
     extensions: Vec<Insert>,
     /// Set by `auth`: the edge gives each request the sessions and a cookie slot.
     sessions: Option<crate::context::Sessions>,
+    /// The embedded auth API to mount at `/auth/v1`: set by `auth`, cleared by `supabase`, so
+    /// the last session source chosen decides, whatever the order of the calls.
+    #[cfg(feature = "auth")]
+    auth_api: Option<routekit_auth::AuthService>,
 }
 
 type Step = Box<dyn FnOnce(Router, Option<&CsrfLayer>) -> Router + Send>;
@@ -173,6 +177,8 @@ impl App {
             csrf,
             extensions: Vec::new(),
             sessions: None,
+            #[cfg(feature = "auth")]
+            auth_api: None,
         }
     }
 
@@ -289,7 +295,8 @@ impl App {
             crate::session::Backend::Embedded(auth.clone()),
             config,
         ));
-        self.merge_csrf_exempt(routekit_auth::router(auth))
+        self.auth_api = Some(auth);
+        self
     }
 
     /// Supabase mode: handlers take [`Session`](crate::Session) verified against a hosted
@@ -323,6 +330,9 @@ impl App {
             crate::session::Backend::Supabase(project),
             config,
         ));
+        // Browsers talk to the project: an embedded API mounted before would be a second,
+        // unused auth server.
+        self.auth_api = None;
         self
     }
 
@@ -496,6 +506,12 @@ impl App {
             routes.push(Route::new(TOKEN_PATH, "(routekit)", &[TOKEN_PATH]).get(token_endpoint));
         }
         let mut router = route_levels(routes, csrf.as_ref());
+        // The auth API first, so every `layer` wraps it as it wraps the routes. It reads only
+        // bearer tokens, so no CSRF layer.
+        #[cfg(feature = "auth")]
+        if let Some(auth) = self.auth_api {
+            router = router.merge(routekit_auth::router(auth));
+        }
         for step in self.steps {
             router = step(router, csrf.as_ref());
         }

@@ -160,3 +160,36 @@ async fn the_app_without_auth_does_not_start_and_names_the_files() {
         .unwrap();
     crate::helpers::assert_error(res, 501, "embedded_auth_unavailable").await;
 }
+
+/// Issue #12: `.auth(a).supabase(p)` used to leave the embedded API mounted beside the hosted
+/// project; the last session source chosen decides.
+#[tokio::test]
+async fn the_last_session_source_decides_whether_the_auth_api_is_mounted() {
+    let db = TestDb::sqlite();
+    let auth = routekit_auth::AuthService::start(routekit_auth::AuthConfig::new(db.url()))
+        .await
+        .unwrap();
+    let project = || {
+        routekit_auth::SupabaseAuth::new(routekit_auth::SupabaseConfig::new(
+            "http://127.0.0.1:9",
+            "anon",
+        ))
+        .unwrap()
+    };
+    let health = |app: routekit::App| async move {
+        let server = routekit_test::TestServer::spawn(app.into_service()).await;
+        server
+            .get("/auth/v1/health")
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    let routes = || saas::routes_only(&saas::Config::default());
+    assert_eq!(
+        health(routes().auth(auth.clone()).supabase(project())).await,
+        404
+    );
+    assert_eq!(health(routes().supabase(project()).auth(auth)).await, 200);
+}
