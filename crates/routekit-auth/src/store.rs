@@ -54,20 +54,6 @@ impl Store {
     pub async fn connect(url: &str) -> Result<Store, AuthError> {
         sqlx::any::install_default_drivers();
         let mut lock_file = None;
-        let built_without = |scheme: &str, feature: &str| {
-            AuthError::internal(format!(
-                "DATABASE_URL is a {scheme} URL, but routekit-auth was built without its \
-                 `{feature}` feature (routekit has one of the same name)"
-            ))
-        };
-        if url.starts_with("sqlite:") && !cfg!(feature = "sqlite") {
-            return Err(built_without("SQLite", "sqlite"));
-        }
-        if (url.starts_with("postgres://") || url.starts_with("postgresql://"))
-            && !cfg!(feature = "postgres")
-        {
-            return Err(built_without("PostgreSQL", "postgres"));
-        }
         let (url, backend) = if let Some(path) = url.strip_prefix("sqlite://") {
             let file = path.split('?').next().unwrap_or(path);
             if !file.is_empty() && file != ":memory:" && !path.contains("mode=memory") {
@@ -93,7 +79,22 @@ impl Store {
                 url.split(':').next().unwrap_or_default()
             )));
         };
-        let options = AnyConnectOptions::from_str(&url).map_err(AuthError::internal)?;
+        // Without the store's feature sqlx has no driver for the URL: say which feature.
+        let (feature, built_in) = match backend {
+            Backend::Sqlite => ("sqlite", cfg!(feature = "sqlite")),
+            Backend::Postgres => ("postgres", cfg!(feature = "postgres")),
+        };
+        let explain = |e: sqlx::Error| -> AuthError {
+            if built_in {
+                e.into()
+            } else {
+                AuthError::internal(format!(
+                    "DATABASE_URL needs routekit-auth's `{feature}` feature (routekit has one of \
+                     the same name)"
+                ))
+            }
+        };
+        let options = AnyConnectOptions::from_str(&url).map_err(explain)?;
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 4 } else { 16 })
             // A database outage answers 503 quickly instead of hanging requests.
@@ -112,7 +113,8 @@ impl Store {
                 })
             })
             .connect_with(options)
-            .await?;
+            .await
+            .map_err(explain)?;
         // sqlx serialises PostgreSQL migrations with an advisory lock, but takes no lock on
         // SQLite: instances started together on a fresh file raced to create the tables
         // (`table auth_users already exists`). An exclusive lock on a file beside the
