@@ -409,6 +409,90 @@ impl AuthConfig {
         self
     }
 
+    /// New accounts are confirmed at once and signed in (`true`, the default), or wait for
+    /// confirmation.
+    ///
+    /// ```
+    /// let config = routekit_auth::AuthConfig::new("sqlite://data/auth.db").with_autoconfirm(false);
+    /// assert!(!config.autoconfirm);
+    /// ```
+    pub fn with_autoconfirm(mut self, autoconfirm: bool) -> Self {
+        self.autoconfirm = autoconfirm;
+        self
+    }
+
+    /// The shortest password accepted, in characters after NFKC (default 8).
+    ///
+    /// ```
+    /// let config = routekit_auth::AuthConfig::new("sqlite://data/auth.db").with_password_min_length(12);
+    /// assert_eq!(config.password_min_length, 12);
+    /// ```
+    pub fn with_password_min_length(mut self, characters: usize) -> Self {
+        self.password_min_length = characters;
+        self
+    }
+
+    /// How long the previous refresh token still returns the current one (default 10 s).
+    ///
+    /// ```
+    /// let config = routekit_auth::AuthConfig::new("sqlite://data/auth.db")
+    ///     .with_refresh_reuse_interval(std::time::Duration::from_secs(5));
+    /// assert_eq!(config.refresh_reuse_interval.as_secs(), 5);
+    /// ```
+    pub fn with_refresh_reuse_interval(mut self, interval: Duration) -> Self {
+        self.refresh_reuse_interval = interval;
+        self
+    }
+
+    /// The key TOTP secrets are encrypted with (32 bytes of base64url; see
+    /// [`AuthConfig::encryption_key`]).
+    ///
+    /// ```
+    /// let config = routekit_auth::AuthConfig::new("sqlite://data/auth.db")
+    ///     .with_encryption_key("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    /// assert!(config.encryption_key.is_some());
+    /// ```
+    pub fn with_encryption_key(mut self, key: impl Into<String>) -> Self {
+        self.encryption_key = Some(key.into());
+        self
+    }
+
+    /// Signs access tokens with this P-256 key (see [`AuthConfig::signing_key`]).
+    ///
+    /// ```
+    /// let config = routekit_auth::AuthConfig::new("sqlite://data/auth.db")
+    ///     .with_signing_key("base64url of the 32-byte scalar");
+    /// assert!(config.signing_key.is_some());
+    /// ```
+    pub fn with_signing_key(mut self, key: impl Into<String>) -> Self {
+        self.signing_key = Some(key.into());
+        self
+    }
+
+    /// Whether a challenge must be verified from the address that opened it (default `true`).
+    ///
+    /// ```
+    /// let config = routekit_auth::AuthConfig::new("sqlite://data/auth.db").with_mfa_bind_ip(false);
+    /// assert!(!config.mfa_bind_ip);
+    /// ```
+    pub fn with_mfa_bind_ip(mut self, bind: bool) -> Self {
+        self.mfa_bind_ip = bind;
+        self
+    }
+
+    /// The networks whose connections may set the rate-limit header (see
+    /// [`AuthConfig::trusted_proxies`]).
+    ///
+    /// ```
+    /// let config = routekit_auth::AuthConfig::new("sqlite://data/auth.db")
+    ///     .with_trusted_proxies(vec!["10.0.0.0/8".parse().unwrap()]);
+    /// assert_eq!(config.trusted_proxies.len(), 1);
+    /// ```
+    pub fn with_trusted_proxies(mut self, networks: Vec<ipnet::IpNet>) -> Self {
+        self.trusted_proxies = networks;
+        self
+    }
+
     /// The `iss` claim: the site URL plus `/auth/v1`, as hosted Supabase.
     pub fn issuer(&self) -> String {
         format!("{}/auth/v1", self.site_url)

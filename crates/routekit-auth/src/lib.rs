@@ -35,6 +35,8 @@ mod user;
 pub use client::Client;
 pub use config::{AuthConfig, AuthConfigError};
 pub use error::AuthError;
+/// Networks for [`AuthConfig::trusted_proxies`] (`"10.0.0.0/8".parse::<IpNet>()`).
+pub use ipnet::IpNet;
 pub use http::{API_VERSION, bearer_token, router};
 pub use jwt::{Aal, Amr, Claims, JwtError, Keys, LEEWAY_SECS};
 pub use mfa::{
