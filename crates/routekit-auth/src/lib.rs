@@ -35,9 +35,9 @@ mod user;
 pub use client::Client;
 pub use config::{AuthConfig, AuthConfigError};
 pub use error::AuthError;
+pub use http::{API_VERSION, bearer_token, router};
 /// Networks for [`AuthConfig::trusted_proxies`] (`"10.0.0.0/8".parse::<IpNet>()`).
 pub use ipnet::IpNet;
-pub use http::{API_VERSION, bearer_token, router};
 pub use jwt::{Aal, Amr, Claims, JwtError, Keys, LEEWAY_SECS};
 pub use mfa::{
     AssuranceLevel, Challenge, Enrollment, Factor, FactorStatus, FactorType, base32, base32_decode,
