@@ -240,13 +240,7 @@ fn session_cookies(name: &str, session: &serde_json::Value, present: &[String]) 
 mod tests {
     use super::*;
 
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (k, v) in pairs {
-            map.append(*k, v.parse().unwrap());
-        }
-        map
-    }
+    use crate::session::test_headers as headers;
 
     fn access_token(headers: &HeaderMap, name: &str) -> Option<String> {
         credentials(headers, || name.to_owned()).map(|c| match c {

@@ -350,3 +350,13 @@ where
         })
     }
 }
+
+/// A header map from pairs, for the session modules' tests.
+#[cfg(test)]
+fn test_headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    for (k, v) in pairs {
+        map.append(*k, v.parse().unwrap());
+    }
+    map
+}

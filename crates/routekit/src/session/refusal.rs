@@ -87,13 +87,7 @@ pub(super) fn is_navigation(headers: &HeaderMap) -> bool {
 mod tests {
     use super::*;
 
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (k, v) in pairs {
-            map.append(*k, v.parse().unwrap());
-        }
-        map
-    }
+    use crate::session::test_headers as headers;
 
     #[test]
     fn navigations_are_told_apart_from_fetches() {

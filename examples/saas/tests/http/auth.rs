@@ -85,18 +85,8 @@ async fn a_handler_calling_the_auth_service_during_an_outage_answers_503() {
     use routekit::axum::routing::get;
     use routekit::{ApiResult, AuthApi, Json};
 
-    let Some(db) = TestDb::postgres().await else {
+    let Some((_db, proxy, config)) = crate::helpers::postgres_behind_a_proxy().await else {
         return;
-    };
-    let (before, after) = db.url().split_once('@').unwrap();
-    let (target, database) = after.split_once('/').unwrap();
-    let proxy = routekit_test::TcpProxy::start(target).await;
-    let config = saas::Config {
-        auth: Some(routekit_auth::AuthConfig::new(format!(
-            "{before}@{}/{database}",
-            proxy.addr()
-        ))),
-        ..saas::Config::default()
     };
     async fn probe(AuthApi(auth, _): AuthApi) -> ApiResult<Json<bool>> {
         let user = auth.user("00000000-0000-0000-0000-000000000000").await?;

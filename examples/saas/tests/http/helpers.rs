@@ -262,3 +262,19 @@ pub(crate) fn session_cookie(session: &Value) -> String {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(session.to_string())
     )
 }
+
+/// A fresh PostgreSQL database reached through a proxy the test can cut, and the example's
+/// settings pointing at it (through the proxy); `None` when PostgreSQL tests are skipped.
+pub(crate) async fn postgres_behind_a_proxy()
+-> Option<(TestDb, routekit_test::TcpProxy, saas::Config)> {
+    let db = TestDb::postgres().await?;
+    let (before, after) = db.url().split_once('@').unwrap();
+    let (target, database) = after.split_once('/').unwrap();
+    let proxy = routekit_test::TcpProxy::start(target).await;
+    let url = format!("{before}@{}/{database}", proxy.addr());
+    let config = saas::Config {
+        auth: Some(routekit_auth::AuthConfig::new(url)),
+        ..saas::Config::default()
+    };
+    Some((db, proxy, config))
+}

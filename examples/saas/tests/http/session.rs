@@ -432,20 +432,8 @@ async fn concurrent_requests_with_one_expiring_cookie_keep_the_family_alive(db: 
 
 #[tokio::test]
 async fn a_failed_session_lookup_is_503_not_a_pass() {
-    let Some(db) = TestDb::postgres().await else {
+    let Some((db, proxy, config)) = crate::helpers::postgres_behind_a_proxy().await else {
         return;
-    };
-    let (before, after) = db.url().split_once('@').unwrap();
-    let (target, database) = after.split_once('/').unwrap();
-    let proxy = routekit_test::TcpProxy::start(target).await;
-    let config = saas::Config {
-        app: Default::default(),
-        webhook_secret: None,
-        auth: Some(routekit_auth::AuthConfig::new(format!(
-            "{before}@{}/{database}",
-            proxy.addr()
-        ))),
-        supabase: None,
     };
     let server = TestServer::spawn(saas::app_with(config).await.unwrap().into_service()).await;
     let session = sign_up(&server, "ann@example.com").await;
