@@ -75,6 +75,14 @@ pub(crate) const DEFAULT_TRUSTED_PROXIES: &[&str] = &[
     "fe80::/10",
 ];
 
+/// [`DEFAULT_TRUSTED_PROXIES`], parsed.
+pub(crate) fn default_trusted_proxies() -> Vec<IpNet> {
+    DEFAULT_TRUSTED_PROXIES
+        .iter()
+        .map(|net| net.parse().expect("the default networks parse"))
+        .collect()
+}
+
 impl ClientResolver {
     /// `header` (e.g. `X-Forwarded-For`) is honoured only on connections from `trusted`.
     pub(crate) fn new(header: Option<&str>, trusted: &[IpNet]) -> Self {
@@ -152,8 +160,7 @@ mod tests {
     use super::*;
 
     fn resolver() -> ClientResolver {
-        let trusted = parse_networks(&DEFAULT_TRUSTED_PROXIES.join(",")).unwrap();
-        ClientResolver::new(Some("x-forwarded-for"), &trusted)
+        ClientResolver::new(Some("x-forwarded-for"), &default_trusted_proxies())
     }
 
     fn resolve(resolver: &ClientResolver, xff: &[&str], peer: &str) -> Option<IpAddr> {

@@ -186,10 +186,7 @@ impl AuthConfig {
             mfa_bind_ip: true,
             rate_limits: crate::ratelimit::RateLimits::default(),
             rate_limit_header: None,
-            trusted_proxies: crate::client::parse_networks(
-                &crate::client::DEFAULT_TRUSTED_PROXIES.join(","),
-            )
-            .expect("the default networks parse"),
+            trusted_proxies: crate::client::default_trusted_proxies(),
             hash_concurrency: default_hash_concurrency(),
             hash_queue: default_hash_concurrency() * 4,
         }

@@ -138,17 +138,13 @@ impl Limiter {
         }
     }
 
-    fn rate(&self, bucket: Bucket) -> Rate {
-        rate_of(&self.limits, bucket)
-    }
-
     /// Takes one request from `key`'s bucket, or says when to retry (429).
     pub(crate) fn check(&self, bucket: Bucket, key: Key) -> Result<(), AuthError> {
         self.check_at(bucket, key, Instant::now())
     }
 
     fn check_at(&self, bucket: Bucket, key: Key, now: Instant) -> Result<(), AuthError> {
-        let rate = self.rate(bucket);
+        let rate = rate_of(&self.limits, bucket);
         if rate.count == 0 {
             return Ok(());
         }

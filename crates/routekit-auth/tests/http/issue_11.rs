@@ -157,29 +157,30 @@ async fn a_signed_out_session_or_a_banned_user_burns_no_codes(db: TestDb) {
         .await
         .unwrap();
     // A banned user mints no aal2 session either.
-    sqlx::query("UPDATE auth_users SET banned_until = $1 WHERE id = $2")
-        .bind(i64::MAX / 2)
-        .bind(&live.claims.sub)
-        .execute(&pool)
-        .await
-        .unwrap();
+    ban(&pool, &live.claims.sub, Some(i64::MAX / 2)).await;
     let err = auth
         .service
         .verify_totp_code(&Client::unknown(), &live.claims, &code)
         .await
         .unwrap_err();
     assert_eq!(err.code(), "user_banned");
-    sqlx::query("UPDATE auth_users SET banned_until = NULL WHERE id = $1")
-        .bind(&live.claims.sub)
-        .execute(&pool)
-        .await
-        .unwrap();
+    ban(&pool, &live.claims.sub, None).await;
     let aal2 = auth
         .service
         .verify_totp_code(&Client::unknown(), &live.claims, &code)
         .await
         .unwrap();
     assert_eq!(aal2.claims.aal, routekit_auth::Aal::Aal2);
+}
+
+/// Bans `user_id` until `until` (unix seconds), or lifts the ban.
+async fn ban(pool: &sqlx::AnyPool, user_id: &str, until: Option<i64>) {
+    sqlx::query("UPDATE auth_users SET banned_until = $1 WHERE id = $2")
+        .bind(until)
+        .bind(user_id)
+        .execute(pool)
+        .await
+        .unwrap();
 }
 
 async fn challenges_are_cleaned_up(db: TestDb) {
