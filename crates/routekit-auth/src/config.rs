@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::error::AuthConfigError;
+
 /// How the auth service behaves. Build it with [`AuthConfig::from_env`] or
 /// [`AuthConfig::new`] and the `with_*` methods.
 ///
@@ -145,28 +147,6 @@ struct FileConfig {
     password_min_length: Option<usize>,
     refresh_reuse_interval: Option<u64>,
     mfa_bind_ip: Option<bool>,
-}
-
-/// A setting that cannot be used.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum AuthConfigError {
-    /// The file named by `ROUTEKIT_AUTH_CONFIG` could not be read or parsed.
-    #[error("cannot read the auth config file {path}: {reason}")]
-    File {
-        /// The file.
-        path: String,
-        /// What went wrong.
-        reason: String,
-    },
-    /// An environment variable with a value it cannot take.
-    #[error("{name} must be {expected}")]
-    Variable {
-        /// The variable.
-        name: &'static str,
-        /// What it may be.
-        expected: &'static str,
-    },
 }
 
 impl AuthConfig {

@@ -15,13 +15,12 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use crate::API_VERSION;
 use crate::client::Client;
-use crate::error::AuthError;
+use crate::error::{AuthError, ErrorCode};
 use crate::ratelimit::{Bucket, Key};
 use crate::service::{AuthService, SignOutScope, SignUp, UserUpdate};
 
-/// The API version supabase-js sends and routekit answers with.
-pub const API_VERSION: &str = "2024-01-01";
 static API_VERSION_HEADER: http::HeaderName =
     http::HeaderName::from_static("x-supabase-api-version");
 static ERROR_CODE_HEADER: http::HeaderName = http::HeaderName::from_static("x-sb-error-code");
@@ -91,7 +90,7 @@ impl IntoResponse for AuthError {
         let mut res = status.into_response();
         res.extensions_mut().insert(Rendered {
             status,
-            code: self.code(),
+            code: self.code().as_str(),
             message,
             weak_password,
             retry_after,
@@ -155,45 +154,13 @@ fn body<T: DeserializeOwned + Default>(bytes: &Bytes) -> Result<T, AuthError> {
         return Ok(T::default());
     }
     serde_json::from_slice(bytes).map_err(|e| {
-        AuthError::api(
-            StatusCode::BAD_REQUEST,
-            "bad_json",
-            format!("Could not parse request body as JSON: {e}"),
-        )
+        ErrorCode::BadJson.with_message(format!("{}: {e}", ErrorCode::BadJson.message()))
     })
-}
-
-/// The token of an `Authorization: Bearer <token>` header (scheme matched in any case),
-/// if there is a non-empty one.
-///
-/// ```
-/// let mut headers = http::HeaderMap::new();
-/// headers.insert("authorization", "bearer abc".parse().unwrap());
-/// assert_eq!(routekit_auth::bearer_token(&headers), Some("abc"));
-/// ```
-pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)
-        // UTF-8 validation is vectorised; `to_str`'s visible-ASCII check goes byte by byte
-        // over a token of a kilobyte, on every authenticated request.
-        .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
-        .and_then(|v| {
-            v.get(..7)
-                .filter(|s| s.eq_ignore_ascii_case("bearer "))
-                .map(|_| v[7..].trim())
-        })
-        .filter(|t| !t.is_empty())
 }
 
 /// The bearer token, or 401 `no_authorization`.
 fn bearer(headers: &HeaderMap) -> Result<&str, AuthError> {
-    bearer_token(headers).ok_or_else(|| {
-        AuthError::api(
-            StatusCode::UNAUTHORIZED,
-            "no_authorization",
-            "This endpoint requires a valid Bearer token",
-        )
-    })
+    crate::bearer_token(headers).ok_or_else(|| ErrorCode::NoAuthorization.into())
 }
 
 #[derive(Default, Deserialize)]
@@ -215,11 +182,7 @@ async fn signup(
 ) -> Result<Response, AuthError> {
     let creds: Credentials = body(&bytes)?;
     if creds.phone.as_deref().is_some_and(|p| !p.is_empty()) {
-        return Err(AuthError::api(
-            StatusCode::BAD_REQUEST,
-            "phone_provider_disabled",
-            "Phone signups are disabled",
-        ));
+        return Err(ErrorCode::PhoneProviderDisabled.with_message("Phone signups are disabled"));
     }
     let email = creds
         .email
@@ -275,11 +238,7 @@ async fn token(
             auth.refresh(&token).await?
         }
         _ => {
-            return Err(AuthError::api(
-                StatusCode::BAD_REQUEST,
-                "invalid_credentials",
-                "unsupported_grant_type",
-            ));
+            return Err(ErrorCode::UnsupportedGrantType.into());
         }
     };
     Ok(json_response(StatusCode::OK, &session.to_json()))
@@ -340,18 +299,10 @@ async fn put_user(
     let (_, claims) = auth.authenticate(bearer(&headers)?).await?;
     let body: UserBody = body(&bytes)?;
     if body.app_metadata.is_some() {
-        return Err(AuthError::api(
-            StatusCode::FORBIDDEN,
-            "not_admin",
-            "User not allowed to update app_metadata",
-        ));
+        return Err(ErrorCode::NotAdmin.into());
     }
     if body.phone.as_deref().is_some_and(|p| !p.is_empty()) {
-        return Err(AuthError::api(
-            StatusCode::BAD_REQUEST,
-            "phone_provider_disabled",
-            "Phone logins are disabled",
-        ));
+        return Err(ErrorCode::PhoneProviderDisabled.into());
     }
     let update = UserUpdate {
         email: body.email.filter(|e| !e.is_empty()),
@@ -500,11 +451,7 @@ async fn settings(State(auth): State<AuthService>) -> Response {
 }
 
 async fn unknown_endpoint() -> AuthError {
-    AuthError::api(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        "This endpoint does not exist on this auth server",
-    )
+    ErrorCode::NotFound.into()
 }
 
 async fn health() -> Response {

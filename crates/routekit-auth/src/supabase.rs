@@ -18,7 +18,8 @@ use hyper_util::rt::TokioExecutor;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::jwt::{Claims, JwtError, TokenParts};
+use crate::factor::{AssuranceLevel, FactorStatus};
+use crate::jws::{Claims, JwtError, TokenParts};
 
 /// Which hosted project to trust, and how to reach it.
 ///
@@ -191,7 +192,7 @@ impl SupabaseAuth {
         let hs256 = config
             .jwt_secret
             .as_deref()
-            .map(crate::jwt::hs256_key)
+            .map(|s| crate::jws::hs256_key(s).map_err(crate::AuthError::internal))
             .transpose()?;
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
@@ -330,6 +331,40 @@ impl SupabaseAuth {
             .call(http::Method::GET, &url, Some(access_token), None)
             .await?;
         answer(status, &body)
+    }
+
+    /// The session's assurance level as the project sees it: `GET /auth/v1/user` with the
+    /// token, whose `factors` are the ones the project has (whatever a cookie says), with the
+    /// same rule as the embedded server's [`AssuranceLevel::new`]. A revoked session, or a
+    /// user who is not the token's `sub`, is [`SupabaseError::Refused`].
+    ///
+    /// ```no_run
+    /// # async fn f(supabase: routekit_auth::SupabaseAuth, token: &str) -> Result<(), routekit_auth::SupabaseError> {
+    /// let claims = supabase.verify_access_token(token).await?;
+    /// if supabase.assurance_level(token, &claims).await?.requires_mfa() {
+    ///     // send the user to the MFA page
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn assurance_level(
+        &self,
+        access_token: &str,
+        claims: &Claims,
+    ) -> Result<AssuranceLevel, SupabaseError> {
+        let user = self.user(access_token).await?;
+        if user["id"].as_str() != Some(claims.sub.as_str()) {
+            return Err(SupabaseError::Refused {
+                status: 403,
+                code: "user_not_found".to_owned(),
+            });
+        }
+        let verified = user["factors"].as_array().is_some_and(|factors| {
+            factors.iter().any(|f| {
+                f["status"].as_str().and_then(FactorStatus::from_name)
+                    == Some(FactorStatus::Verified)
+            })
+        });
+        Ok(AssuranceLevel::new(claims.aal, verified))
     }
 
     /// `POST /auth/v1/token?grant_type=refresh_token`: a new session (the token response as

@@ -31,20 +31,6 @@ pub struct User {
     pub updated_at: i64,
 }
 
-/// `SELECT <every user column> FROM auth_users <tail>`, as a literal (sqlx takes only static
-/// SQL).
-macro_rules! select_user {
-    ($tail:literal) => {
-        concat!(
-            "SELECT id, email, password_hash, role, aud, app_metadata, user_metadata, \
-             email_confirmed_at, last_sign_in_at, banned_until, created_at, updated_at \
-             FROM auth_users ",
-            $tail
-        )
-    };
-}
-pub(crate) use select_user;
-
 /// RFC 3339 in UTC, as GoTrue writes times.
 pub(crate) fn rfc3339(unix: i64) -> Value {
     OffsetDateTime::from_unix_timestamp(unix)
@@ -75,7 +61,7 @@ impl User {
 
     /// The user as GoTrue's `GET /user` returns it (§3.1 of the wire spec). `factors` is
     /// omitted when empty, as GoTrue does.
-    pub fn to_json(&self, factors: &[crate::mfa::Factor]) -> Value {
+    pub fn to_json(&self, factors: &[crate::factor::Factor]) -> Value {
         let mut user = json!({
             "id": self.id,
             "aud": self.aud,
@@ -111,7 +97,7 @@ impl User {
             user["banned_until"] = rfc3339(until);
         }
         if !factors.is_empty() {
-            user["factors"] = factors.iter().map(crate::mfa::Factor::to_json).collect();
+            user["factors"] = factors.iter().map(crate::factor::Factor::to_json).collect();
         }
         user
     }

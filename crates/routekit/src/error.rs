@@ -91,14 +91,11 @@ impl ApiError {
         use routekit_auth::AuthError;
         let retry_after = error.retry_after();
         let e = match error {
-            AuthError::Api {
-                status,
-                code,
-                message,
-                ..
-            } => Self::new(status, code, message),
+            AuthError::Api { code, message, .. } => {
+                Self::new(code.status(), code.as_str(), message)
+            }
             e @ (AuthError::RateLimited { .. } | AuthError::Busy { .. }) => {
-                Self::new(e.status(), e.code(), e.to_string())
+                Self::new(e.status(), e.code().as_str(), e.to_string())
             }
             AuthError::Unavailable(source) => Self::unavailable(source),
             other => Self::internal(other),

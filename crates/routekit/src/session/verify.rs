@@ -132,20 +132,13 @@ impl Backend {
                     .verify_access_token(token)
                     .await
                     .map_err(supabase_refusal)?;
-                // The project's `GET /user` answers both: a revoked session is refused, and
-                // its `factors` are the ones the project has, whatever the cookie says.
-                let user = project.user(token).await.map_err(supabase_refusal)?;
-                if user["id"].as_str() != Some(claims.sub.as_str()) {
-                    return Err(Refusal::Unauthenticated);
-                }
-                let verified_factor = user["factors"].as_array().is_some_and(|factors| {
-                    factors
-                        .iter()
-                        .any(|f| f["status"].as_str() == Some("verified"))
-                });
-                let requires_mfa =
-                    routekit_auth::AssuranceLevel::new(claims.aal, verified_factor).requires_mfa();
-                Ok((claims, requires_mfa))
+                // The project answers both: a revoked session is refused, and the factors are
+                // the ones the project has, whatever the cookie says.
+                let level = project
+                    .assurance_level(token, &claims)
+                    .await
+                    .map_err(supabase_refusal)?;
+                Ok((claims, level.requires_mfa()))
             }
         }
     }

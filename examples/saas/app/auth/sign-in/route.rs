@@ -52,7 +52,7 @@ pub async fn POST(
         Ok(session) => session,
         // Too many attempts is not a wrong password: 429 with Retry-After.
         Err(e) if e.status().is_client_error() && e.retry_after().is_none() => {
-            let back = with_query("/auth/sign-in", &[("error", e.code()), ("next", &next)]);
+            let back = with_query("/auth/sign-in", &[("error", e.code().as_str()), ("next", &next)]);
             return Ok(redirect_with_cookies(&back, Vec::new()));
         }
         Err(e) => return Err(e.into()),

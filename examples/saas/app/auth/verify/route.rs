@@ -7,6 +7,7 @@
 
 use routekit::axum::response::{Html, Response};
 use routekit::{ApiResult, AuthApi, CsrfToken, Form, Query, SessionCookie};
+use routekit::auth::ErrorCode;
 use serde::Deserialize;
 
 use crate::html::escape;
@@ -60,7 +61,7 @@ pub async fn POST(
     match auth.verify_totp_code(&client, &claims, &form.code).await {
         Ok(session) => Ok(redirect_with_cookies(&next, cookie.replace(&session.to_json()))),
         // No verified factor: nothing to verify.
-        Err(e) if e.code() == "mfa_factor_not_found" && e.status() == 404 => {
+        Err(e) if e.code() == ErrorCode::FactorNotFound => {
             Ok(redirect_with_cookies(&next, Vec::new()))
         }
         Err(e) if e.status().is_client_error() && e.retry_after().is_none() => {

@@ -1,5 +1,18 @@
 //! The database: SQLite by default (a file created on first run, WAL, `synchronous=FULL`),
 //! PostgreSQL when the URL says so. One portable schema, migrated at start-up.
+//!
+//! All of the crate's SQL is here, one module per table group; queries answer with
+//! `sqlx::Error` and typed rows, and the flows above decide what a result means.
+
+mod factors;
+mod keys;
+mod sessions;
+mod users;
+
+pub(crate) use factors::{ChallengeRow, NewFactor};
+pub(crate) use keys::SigningKeyRow;
+pub(crate) use sessions::{NewSession, SessionRow, Sessions};
+pub(crate) use users::{NewUser, UserChanges};
 
 use std::path::Path;
 use std::str::FromStr;
@@ -22,7 +35,7 @@ pub enum Backend {
 /// A connection pool to the auth database.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pub(crate) pool: AnyPool,
+    pool: AnyPool,
     backend: Backend,
 }
 
@@ -134,28 +147,5 @@ impl Store {
     /// The backend in use.
     pub fn backend(&self) -> Backend {
         self.backend
-    }
-
-    /// The value of server secret `name`, created with `create` on first use. Instances
-    /// sharing a database agree on it: the first insert wins and everyone reads that.
-    pub(crate) async fn secret(
-        &self,
-        name: &str,
-        create: impl FnOnce() -> String,
-    ) -> Result<String, AuthError> {
-        sqlx::query(
-            "INSERT INTO auth_secrets (name, value, created_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(name)
-        .bind(create())
-        .bind(crate::now())
-        .execute(&self.pool)
-        .await?;
-        let value: String = sqlx::query_scalar("SELECT value FROM auth_secrets WHERE name = $1")
-            .bind(name)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(value)
     }
 }

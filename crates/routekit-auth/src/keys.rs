@@ -1,5 +1,5 @@
-//! Access tokens: ES256 JWTs with a `kid`, GoTrue's claims, and a verifier that pins the
-//! algorithm (RFC 8725): `alg: none`, HMAC with a public key and unknown keys are refused.
+//! The key ring: the ES256 signing keys (the newest active one signs, retired ones verify
+//! until their tokens expire) on top of the key store, and the JWKS that publishes them.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -8,150 +8,11 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::AuthError;
-use crate::store::Store;
-
-/// Clock skew tolerated on `exp` and `nbf` (the policy's maximum).
-pub const LEEWAY_SECS: i64 = 30;
-
-/// One authentication method of a session, newest first in the `amr` claim.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Amr {
-    /// `password`, `totp`, …
-    pub method: String,
-    /// When, in unix seconds.
-    pub timestamp: i64,
-}
-
-/// The claims of a routekit (and Supabase) access token.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Claims {
-    /// Issuer: the site URL plus `/auth/v1`.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub iss: String,
-    /// The user id (a UUID).
-    pub sub: String,
-    /// Audience: `authenticated`.
-    pub aud: String,
-    /// Expiry, unix seconds.
-    pub exp: i64,
-    /// Issued at, unix seconds.
-    pub iat: i64,
-    /// Not before (never set by routekit; checked when present).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nbf: Option<i64>,
-    /// The user's e-mail.
-    #[serde(default)]
-    pub email: String,
-    /// The user's phone (always empty for now).
-    #[serde(default)]
-    pub phone: String,
-    /// `app_metadata`.
-    #[serde(default)]
-    pub app_metadata: Value,
-    /// `user_metadata`.
-    #[serde(default)]
-    pub user_metadata: Value,
-    /// `authenticated`.
-    pub role: String,
-    /// The session's assurance level, `aal1` or `aal2`.
-    pub aal: Aal,
-    /// How the session was authenticated, newest first.
-    #[serde(default)]
-    pub amr: Vec<Amr>,
-    /// The session row's id.
-    pub session_id: String,
-    /// Always `false` for now.
-    #[serde(default)]
-    pub is_anonymous: bool,
-}
-
-/// A session's authenticator assurance level (NIST SP 800-63B): `aal1` after a password,
-/// `aal2` after a second factor too. On the wire and in the database, `"aal1"` and `"aal2"`.
-///
-/// ```
-/// use routekit_auth::Aal;
-///
-/// assert_eq!(serde_json::to_string(&Aal::Aal2).unwrap(), r#""aal2""#);
-/// assert_eq!("aal1".parse::<Aal>(), Ok(Aal::Aal1));
-/// assert!(Aal::Aal1 < Aal::Aal2);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Aal {
-    /// One factor (a password).
-    Aal1,
-    /// Two factors (a password and a TOTP code).
-    Aal2,
-}
-
-impl Aal {
-    /// `"aal1"` or `"aal2"`, as stored and sent.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Aal::Aal1 => "aal1",
-            Aal::Aal2 => "aal2",
-        }
-    }
-}
-
-impl std::fmt::Display for Aal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Aal {
-    type Err = JwtError;
-
-    fn from_str(s: &str) -> Result<Self, JwtError> {
-        match s {
-            "aal1" => Ok(Aal::Aal1),
-            "aal2" => Ok(Aal::Aal2),
-            _ => Err(JwtError::Malformed),
-        }
-    }
-}
-
-/// Why a token was refused (never shown to clients in detail).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum JwtError {
-    /// Not three base64url parts of JSON.
-    #[error("malformed token")]
-    Malformed,
-    /// An algorithm not allowed here (`none`, HS256 without a configured secret, …).
-    #[error("algorithm not allowed")]
-    Algorithm,
-    /// No key with this `kid`.
-    #[error("unknown key id")]
-    UnknownKey,
-    /// The signature does not verify.
-    #[error("bad signature")]
-    Signature,
-    /// Past `exp` (beyond the leeway).
-    #[error("token expired")]
-    Expired,
-    /// Before `nbf`.
-    #[error("token not yet valid")]
-    NotYetValid,
-    /// Wrong `aud` or `iss`.
-    #[error("wrong audience or issuer")]
-    Audience,
-}
-
-#[derive(Serialize, Deserialize)]
-pub(crate) struct Header {
-    pub(crate) alg: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) kid: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    typ: Option<String>,
-}
+use crate::jws::{Claims, Header, JwtError, LEEWAY_SECS, TokenParts, compact, hs256_key};
+use crate::store::{SigningKeyRow, Store};
 
 /// One ES256 key pair.
 #[derive(Clone)]
@@ -232,7 +93,10 @@ impl Keys {
         supplied: Option<&str>,
         legacy_secret: Option<&str>,
     ) -> Result<Keys, AuthError> {
-        let legacy = legacy_secret.map(hs256_key).transpose()?;
+        let legacy = legacy_secret
+            .map(hs256_key)
+            .transpose()
+            .map_err(AuthError::internal)?;
         let supplied = match supplied {
             Some(text) => {
                 let bytes: [u8; 32] = URL_SAFE_NO_PAD
@@ -279,48 +143,28 @@ impl Keys {
 
     /// Makes `kid` the active key, retiring the others; `private` is empty for a supplied key.
     async fn install(&self, kid: &str, private: &str, key: &SigningKey) -> Result<(), AuthError> {
-        let now = crate::now();
         let public = URL_SAFE_NO_PAD.encode(key.verifying_key().to_sec1_point(false).as_bytes());
-        let mut tx = self.store.pool.begin().await?;
-        sqlx::query(
-            "UPDATE auth_signing_keys SET retired_at = $1 WHERE retired_at IS NULL AND kid <> $2",
-        )
-        .bind(now)
-        .bind(kid)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO auth_signing_keys (kid, private_key, public_key, created_at, retired_at) \
-             VALUES ($1, $2, $3, $4, NULL) ON CONFLICT (kid) DO NOTHING",
-        )
-        .bind(kid)
-        .bind(private)
-        .bind(&public)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE auth_signing_keys SET retired_at = NULL WHERE kid = $1")
-            .bind(kid)
-            .execute(&mut *tx)
+        self.store
+            .activate_signing_key(kid, private, &public, crate::now())
             .await?;
-        tx.commit().await?;
         Ok(())
     }
 
     /// Re-reads the keys from the database (another instance may have rotated).
     pub(crate) async fn reload(&self) -> Result<(), AuthError> {
-        let rows: Vec<(String, String, Option<String>, Option<i64>)> = sqlx::query_as(
-            "SELECT kid, private_key, public_key, retired_at FROM auth_signing_keys \
-             ORDER BY created_at, kid",
-        )
-        .fetch_all(&self.store.pool)
-        .await?;
+        let rows = self.store.signing_keys().await?;
         let now = crate::now();
         let mut set = KeySet {
             active: String::new(),
             keys: HashMap::new(),
         };
-        for (kid, private, public, retired_at) in rows {
+        for SigningKeyRow {
+            kid,
+            private_key: private,
+            public_key: public,
+            retired_at,
+        } in rows
+        {
             // Retired keys are dropped once no token they signed can still be valid.
             if retired_at.is_some_and(|r| r + self.jwt_exp + LEEWAY_SECS < now) {
                 continue;
@@ -388,14 +232,10 @@ impl Keys {
     /// Signs `claims` with the active key (with HS256 when a legacy secret is configured).
     pub(crate) fn sign(&self, claims: &Claims) -> Result<String, AuthError> {
         if let Some(legacy) = &self.legacy {
-            let header = Header {
-                alg: "HS256".to_owned(),
-                kid: None,
-                typ: Some("JWT".to_owned()),
-            };
-            return compact(&header, claims, |input| {
+            return compact(&Header::signing("HS256", None), claims, |input| {
                 ring::hmac::sign(legacy, input).as_ref().to_vec()
-            });
+            })
+            .map_err(AuthError::internal);
         }
         let set = self.inner.read().expect("key lock");
         let key = set
@@ -403,15 +243,12 @@ impl Keys {
             .get(&set.active)
             .and_then(|k| k.signing.as_ref())
             .ok_or_else(|| AuthError::internal("no active signing key"))?;
-        let header = Header {
-            alg: "ES256".to_owned(),
-            kid: Some(set.active.clone()),
-            typ: Some("JWT".to_owned()),
-        };
+        let header = Header::signing("ES256", Some(set.active.clone()));
         compact(&header, claims, |input| {
             let signature: Signature = key.sign(input);
             signature.to_bytes().to_vec()
         })
+        .map_err(AuthError::internal)
     }
 
     /// Verifies a token's signature and its `exp`, `nbf`, `aud` and `iss`.
@@ -478,108 +315,6 @@ impl Keys {
             *last = Some(std::time::Instant::now());
         }
         self.reload().await.is_ok() && self.inner.read().expect("key lock").keys.contains_key(kid)
-    }
-}
-
-/// `header.payload.signature`, each part unpadded base64url, signed by `sign` over the first
-/// two.
-fn compact(
-    header: &Header,
-    claims: &Claims,
-    sign: impl FnOnce(&[u8]) -> Vec<u8>,
-) -> Result<String, AuthError> {
-    let header = URL_SAFE_NO_PAD.encode(serde_json::to_vec(header).map_err(AuthError::internal)?);
-    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).map_err(AuthError::internal)?);
-    let input = format!("{header}.{payload}");
-    let signature = sign(input.as_bytes());
-    Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)))
-}
-
-/// The `kid` of a token's header, without verifying anything.
-pub(crate) fn kid_of(token: &str) -> Option<String> {
-    TokenParts::split(token).ok()?.header.kid
-}
-
-/// An HS256 key from a shared secret of at least 32 bytes (as GoTrue's `GOTRUE_JWT_SECRET`).
-pub(crate) fn hs256_key(secret: &str) -> Result<ring::hmac::Key, AuthError> {
-    if secret.len() < 32 {
-        return Err(AuthError::internal(
-            "the HS256 JWT secret must be at least 32 characters",
-        ));
-    }
-    Ok(ring::hmac::Key::new(
-        ring::hmac::HMAC_SHA256,
-        secret.as_bytes(),
-    ))
-}
-
-/// A compact JWS taken apart, nothing verified yet.
-pub(crate) struct TokenParts<'a> {
-    pub(crate) header: Header,
-    /// `header.payload`, the signed bytes.
-    input: &'a [u8],
-    payload: &'a str,
-    signature: Vec<u8>,
-}
-
-impl<'a> TokenParts<'a> {
-    /// Three base64url parts, the first a JSON header.
-    pub(crate) fn split(token: &'a str) -> Result<Self, JwtError> {
-        let mut parts = token.split('.');
-        let (Some(header), Some(payload), Some(signature), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(JwtError::Malformed);
-        };
-        let header: Header = URL_SAFE_NO_PAD
-            .decode(header)
-            .ok()
-            .and_then(|h| serde_json::from_slice(&h).ok())
-            .ok_or(JwtError::Malformed)?;
-        let input = &token.as_bytes()[..token.len() - signature.len() - 1];
-        let signature = URL_SAFE_NO_PAD
-            .decode(signature)
-            .map_err(|_| JwtError::Signature)?;
-        Ok(TokenParts {
-            header,
-            input,
-            payload,
-            signature,
-        })
-    }
-
-    /// Checks the signature with an ES256 or RS256 public key.
-    pub(crate) fn verify_with<B: AsRef<[u8]>>(
-        &self,
-        key: &ring::signature::UnparsedPublicKey<B>,
-    ) -> Result<(), JwtError> {
-        key.verify(self.input, &self.signature)
-            .map_err(|_| JwtError::Signature)
-    }
-
-    /// Checks an HS256 tag, in constant time.
-    pub(crate) fn verify_hs256(&self, key: &ring::hmac::Key) -> Result<(), JwtError> {
-        ring::hmac::verify(key, self.input, &self.signature).map_err(|_| JwtError::Signature)
-    }
-
-    /// The claims, once the signature has been checked: `exp` and `nbf` within the leeway,
-    /// `aud` `authenticated` and `iss` the given issuer.
-    pub(crate) fn claims(&self, issuer: &str, now: i64) -> Result<Claims, JwtError> {
-        let claims: Claims = URL_SAFE_NO_PAD
-            .decode(self.payload)
-            .ok()
-            .and_then(|p| serde_json::from_slice(&p).ok())
-            .ok_or(JwtError::Malformed)?;
-        if claims.exp + LEEWAY_SECS < now {
-            return Err(JwtError::Expired);
-        }
-        if claims.nbf.is_some_and(|nbf| nbf - LEEWAY_SECS > now) {
-            return Err(JwtError::NotYetValid);
-        }
-        if claims.aud != "authenticated" || claims.iss != issuer {
-            return Err(JwtError::Audience);
-        }
-        Ok(claims)
     }
 }
 

@@ -1,0 +1,236 @@
+//! Accounts: sign-up and changes to a user (`PUT /user`).
+
+use serde_json::{Value, json};
+
+use super::AuthService;
+use super::tokens::TokenResponse;
+use crate::client::Client;
+use crate::error::{AuthError, ErrorCode, unless_conflict};
+use crate::jws::{Aal, AuthMethod, Claims};
+use crate::password;
+use crate::ratelimit::{Bucket, Key};
+use crate::store::{NewUser, UserChanges};
+use crate::user::User;
+
+/// What sign-up produced: a session (auto-confirm) or an unconfirmed user.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum SignUp {
+    /// Auto-confirm is on: the user is signed in.
+    Session(Box<TokenResponse>),
+    /// Confirmation is required: no session yet.
+    User(Box<User>),
+}
+
+/// Changes to a user (`PUT /user`); `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct UserUpdate {
+    /// A new e-mail address.
+    pub email: Option<String>,
+    /// A new password.
+    pub password: Option<String>,
+    /// Keys merged into `user_metadata`.
+    pub data: Option<Value>,
+}
+
+impl UserUpdate {
+    /// Only `user_metadata` changes.
+    ///
+    /// ```
+    /// let update = routekit_auth::UserUpdate::data(serde_json::json!({ "name": "Ann" }));
+    /// assert!(update.password.is_none());
+    /// ```
+    pub fn data(data: Value) -> Self {
+        UserUpdate {
+            data: Some(data),
+            ..Self::default()
+        }
+    }
+
+    /// Only the password changes.
+    ///
+    /// ```
+    /// let update = routekit_auth::UserUpdate::password("a new long passphrase");
+    /// assert!(update.data.is_none());
+    /// ```
+    pub fn password(password: impl Into<String>) -> Self {
+        UserUpdate {
+            password: Some(password.into()),
+            ..Self::default()
+        }
+    }
+}
+
+/// An e-mail address, lowercased and trimmed, or 400 `email_address_invalid`.
+pub(crate) fn normalise_email(email: &str) -> Result<String, AuthError> {
+    let email = email.trim().to_lowercase();
+    let valid = email.len() <= 255
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        })
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if valid {
+        Ok(email)
+    } else {
+        Err(ErrorCode::EmailAddressInvalid.into())
+    }
+}
+
+/// `user_metadata` from a sign-up's or update's `data`: an object, or nothing.
+fn metadata(data: Option<Value>) -> Result<Option<serde_json::Map<String, Value>>, AuthError> {
+    match data {
+        Some(Value::Object(map)) => Ok(Some(map)),
+        Some(Value::Null) | None => Ok(None),
+        Some(_) => Err(AuthError::validation("data must be an object")),
+    }
+}
+
+impl AuthService {
+    /// Creates an account. With auto-confirm on (the default) the user is signed in.
+    /// Sign-ups are rate-limited per client address (GoTrue's 30 per 5 minutes).
+    pub async fn sign_up(
+        &self,
+        client: &Client,
+        email: &str,
+        password: &str,
+        data: Option<Value>,
+    ) -> Result<SignUp, AuthError> {
+        self.limit_ip(Bucket::Signup, client)?;
+        let config = &self.inner.config;
+        if config.disable_signup {
+            return Err(ErrorCode::SignupDisabled.into());
+        }
+        let email = normalise_email(email)?;
+        if password.is_empty() {
+            return Err(AuthError::validation("Signup requires a valid password"));
+        }
+        password::check_length(password)?;
+        let password = password::normalise(password);
+        password::check_strength(&password, config.password_min_length)?;
+        let user_metadata = Value::Object(metadata(data)?.unwrap_or_default()).to_string();
+        let hash = self.inner.hasher.hash(password).await?;
+        let now = crate::now();
+        let id = uuid::Uuid::new_v4().to_string();
+        let inserted = self
+            .store()
+            .insert_user(&NewUser {
+                id: &id,
+                email: &email,
+                password_hash: &hash,
+                app_metadata: &json!({"provider": "email", "providers": ["email"]}).to_string(),
+                user_metadata: &user_metadata,
+                confirmed_at: config.autoconfirm.then_some(now),
+                now,
+            })
+            .await;
+        unless_conflict(inserted, || ErrorCode::UserAlreadyExists.into())?;
+        let user = self.existing_user(&id).await?;
+        if config.autoconfirm {
+            let session = self.create_session(user, AuthMethod::Password, now).await?;
+            Ok(SignUp::Session(Box::new(session)))
+        } else {
+            Ok(SignUp::User(Box::new(user)))
+        }
+    }
+
+    /// Updates the token's user. Changing the password or e-mail of a user with a verified
+    /// factor needs an `aal2` session (401 `insufficient_aal`); a new password ends the user's
+    /// other sessions. Updates are rate-limited per client address and per user.
+    pub async fn update_user(
+        &self,
+        client: &Client,
+        claims: &Claims,
+        update: UserUpdate,
+    ) -> Result<User, AuthError> {
+        self.limit_ip(Bucket::User, client)?;
+        self.limit(Bucket::User, Key::User(claims.sub.clone()))?;
+        if let Some(password) = &update.password {
+            password::check_length(password)?;
+        }
+        let store = self.store();
+        let user = store
+            .user_by_id(&claims.sub)
+            .await?
+            .ok_or(ErrorCode::TokenUserNotFound)?;
+        let sensitive = update.password.is_some() || update.email.is_some();
+        if sensitive && claims.aal < Aal::Aal2 && store.has_verified_factor(&user.id).await? {
+            return Err(ErrorCode::InsufficientAal.into());
+        }
+        let email = match update.email {
+            Some(_) if !self.inner.config.autoconfirm => {
+                return Err(AuthError::validation(
+                    "Changing the e-mail address needs e-mail confirmation, which this server does not send yet",
+                ));
+            }
+            Some(email) => Some(normalise_email(&email)?),
+            None => None,
+        };
+        let user_metadata = metadata(update.data)?.map(|changes| {
+            let mut metadata = user.user_metadata();
+            if let Value::Object(map) = &mut metadata {
+                map.extend(changes);
+            }
+            metadata.to_string()
+        });
+        let password_hash = match update.password {
+            Some(password) => {
+                let password = password::normalise(&password);
+                let same = match user.password_hash.clone() {
+                    Some(hash) => self.inner.hasher.verify(password.clone(), hash).await?,
+                    None => false,
+                };
+                if same {
+                    return Err(ErrorCode::SamePassword.into());
+                }
+                password::check_strength(&password, self.inner.config.password_min_length)?;
+                Some(self.inner.hasher.hash(password).await?)
+            }
+            None => None,
+        };
+        // Whoever knew the old password is signed out everywhere else.
+        let changed = store
+            .update_user(
+                &user.id,
+                &UserChanges {
+                    email: email.as_deref(),
+                    password_hash: password_hash.as_deref(),
+                    user_metadata: user_metadata.as_deref(),
+                    keep_session: &claims.session_id,
+                    now: crate::now(),
+                },
+            )
+            .await;
+        unless_conflict(changed, || ErrorCode::EmailExists.into())?;
+        if password_hash.is_some() {
+            self.revoked();
+        }
+        self.existing_user(&user.id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(
+            normalise_email("  Ann@Example.COM ").unwrap(),
+            "ann@example.com"
+        );
+        for bad in [
+            "",
+            "ann",
+            "@example.com",
+            "ann@example",
+            "ann@.com",
+            "an n@example.com",
+        ] {
+            assert!(normalise_email(bad).is_err(), "{bad}");
+        }
+    }
+}
