@@ -44,10 +44,12 @@ pub struct App {
     body_limit: usize,
     csrf: Option<CsrfConfig>,
     extensions: Vec<Insert>,
-    /// Set by `auth`: the edge gives each request the sessions and a cookie slot.
-    sessions: Option<crate::context::Sessions>,
-    /// The embedded auth API to mount at `/auth/v1`: set by `auth`, cleared by `supabase`, so
-    /// the last session source chosen decides, whatever the order of the calls.
+    /// Set by `sessions`: the edge gives each request the sessions and a cookie slot.
+    #[cfg(feature = "sessions")]
+    session_source: Option<crate::SessionSource>,
+    #[cfg(feature = "sessions")]
+    session_config: crate::SessionConfig,
+    /// The embedded auth API to mount at `/auth/v1`, set by `auth_api`.
     #[cfg(feature = "auth")]
     auth_api: Option<routekit_auth::AuthService>,
 }
@@ -176,7 +178,10 @@ impl App {
             body_limit: DEFAULT_BODY_LIMIT,
             csrf,
             extensions: Vec::new(),
-            sessions: None,
+            #[cfg(feature = "sessions")]
+            session_source: None,
+            #[cfg(feature = "sessions")]
+            session_config: crate::SessionConfig::default(),
             #[cfg(feature = "auth")]
             auth_api: None,
         }
@@ -268,71 +273,72 @@ impl App {
         self
     }
 
-    /// Serves the embedded auth server at `/auth/v1` (CSRF-exempt: it reads only bearer
-    /// tokens) and lets handlers take [`Session`](crate::Session), verified by it.
+    /// Sets where sessions come from, so handlers can take [`Session`](crate::Session),
+    /// `Option<Session>` and [`SessionCookie`](crate::SessionCookie): the embedded auth
+    /// server ([`AuthService`](crate::auth::AuthService)) or a hosted Supabase project
+    /// ([`SupabaseAuth`](crate::auth::SupabaseAuth)). This does not serve an auth API: the
+    /// embedded one is mounted by [`App::auth_api`]; in Supabase mode browsers talk to the
+    /// project.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "auth")]
+    /// # async fn f(routes: routekit::RouteTable) -> Result<(), routekit::auth::AuthError> {
+    /// use routekit::auth::{AuthConfig, AuthService};
+    ///
+    /// let auth = AuthService::start(AuthConfig::from_env().unwrap()).await?;
+    /// let app = routekit::App::new(routes).sessions(auth.clone()).auth_api(auth);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// In Supabase mode, tokens are checked locally with the project's JWKS or legacy HS256
+    /// secret; the project is asked whether a session is alive and which factors its user
+    /// has verified (cached for [`SessionConfig::recheck_after`](crate::SessionConfig)), and
+    /// it refreshes expiring cookies:
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "supabase")]
+    /// # fn f(routes: routekit::RouteTable) -> Result<(), routekit::auth::AuthError> {
+    /// use routekit::auth::{SupabaseAuth, SupabaseConfig};
+    ///
+    /// let project = SupabaseAuth::new(SupabaseConfig::new("https://abcd.supabase.co", "anon-key"))?;
+    /// let app = routekit::App::new(routes).sessions(project);
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "sessions")]
+    pub fn sessions(mut self, source: impl Into<crate::SessionSource>) -> Self {
+        self.session_source = Some(source.into());
+        self
+    }
+
+    /// Other sign-in and MFA paths, cookie name or cache settings for [`App::sessions`].
+    ///
+    /// ```
+    /// let mut config = routekit::SessionConfig::default();
+    /// config.sign_in_path = "/login".to_owned();
+    /// # let routes = routekit::RouteTable::new(vec![]);
+    /// let app = routekit::App::new(routes).session_config(config);
+    /// ```
+    #[cfg(feature = "sessions")]
+    pub fn session_config(mut self, config: crate::SessionConfig) -> Self {
+        self.session_config = config;
+        self
+    }
+
+    /// Serves the embedded auth server's GoTrue API at `/auth/v1`, which supabase-js talks
+    /// to (CSRF-exempt: it reads only bearer tokens). Pair it with
+    /// [`App::sessions`]`(auth.clone())` so that handlers verify what it issues.
     ///
     /// ```no_run
     /// # async fn f(routes: routekit::RouteTable) -> Result<(), routekit::auth::AuthError> {
     /// use routekit::auth::{AuthConfig, AuthService};
     ///
     /// let auth = AuthService::start(AuthConfig::from_env().unwrap()).await?;
-    /// let app = routekit::App::new(routes).auth(auth);
+    /// let app = routekit::App::new(routes).sessions(auth.clone()).auth_api(auth);
     /// # Ok(()) }
     /// ```
     #[cfg(feature = "auth")]
-    pub fn auth(self, auth: routekit_auth::AuthService) -> Self {
-        self.auth_with(auth, crate::SessionConfig::default())
-    }
-
-    /// [`App::auth`] with other sign-in and MFA paths, cookie name or cache settings.
-    #[cfg(feature = "auth")]
-    pub fn auth_with(
-        mut self,
-        auth: routekit_auth::AuthService,
-        config: crate::SessionConfig,
-    ) -> Self {
-        self.sessions = Some(crate::session::Sessions::new(
-            crate::session::Backend::Embedded(auth.clone()),
-            config,
-        ));
+    pub fn auth_api(mut self, auth: routekit_auth::AuthService) -> Self {
         self.auth_api = Some(auth);
-        self
-    }
-
-    /// Supabase mode: handlers take [`Session`](crate::Session) verified against a hosted
-    /// Supabase project instead of the embedded server (which is not mounted; browsers talk
-    /// to the project). Tokens are checked locally with its JWKS or legacy HS256 secret; the
-    /// project is asked whether a session is alive and which factors its user has verified
-    /// (`GET /auth/v1/user`, cached for [`SessionConfig::recheck_after`](crate::SessionConfig)),
-    /// and it refreshes expiring cookies.
-    ///
-    /// ```no_run
-    /// # fn f(routes: routekit::RouteTable) -> Result<(), routekit::auth::AuthError> {
-    /// use routekit::auth::{SupabaseAuth, SupabaseConfig};
-    ///
-    /// let project = SupabaseAuth::new(SupabaseConfig::new("https://abcd.supabase.co", "anon-key"))?;
-    /// let app = routekit::App::new(routes).supabase(project);
-    /// # Ok(()) }
-    /// ```
-    #[cfg(feature = "supabase")]
-    pub fn supabase(self, project: routekit_auth::SupabaseAuth) -> Self {
-        self.supabase_with(project, crate::SessionConfig::default())
-    }
-
-    /// [`App::supabase`] with other sign-in and MFA paths, cookie name or cache settings.
-    #[cfg(feature = "supabase")]
-    pub fn supabase_with(
-        mut self,
-        project: routekit_auth::SupabaseAuth,
-        config: crate::SessionConfig,
-    ) -> Self {
-        self.sessions = Some(crate::session::Sessions::new(
-            crate::session::Backend::Supabase(project),
-            config,
-        ));
-        // Browsers talk to the project: an embedded API mounted before would be a second,
-        // unused auth server.
-        self.auth_api = None;
         self
     }
 
@@ -403,10 +409,10 @@ impl App {
         self.check_or_panic();
         let body_limit = self.body_limit;
         let extensions = Inserters::new(std::mem::take(&mut self.extensions));
-        #[cfg(feature = "auth")]
-        let sessions = self.sessions.take();
+        #[cfg(feature = "sessions")]
+        let sessions = self.take_sessions();
         let mut router = self.build();
-        #[cfg(feature = "auth")]
+        #[cfg(feature = "sessions")]
         if let Some(sessions) = sessions {
             // No edge here: a layer gives each request its session scope, and writes the
             // cookies it collected (a session refreshed on the server) onto the response.
@@ -449,7 +455,10 @@ impl App {
         // would wrap every route separately; a route's own `BODY_LIMIT` layer still wins.
         let body_limit = self.body_limit;
         let extensions = Inserters::new(std::mem::take(&mut self.extensions));
-        let sessions = self.sessions.take();
+        #[cfg(feature = "sessions")]
+        let sessions = self.take_sessions();
+        #[cfg(not(feature = "sessions"))]
+        let sessions = None;
         Edge::new(
             DefaultBodyLimit::max(body_limit).layer(self.build()),
             extensions,
@@ -459,7 +468,7 @@ impl App {
 
     /// Checks that every route file can work with the auth this app has: a route with
     /// `AUTH = Required`, or a handler that takes `Session`, `Option<Session>`,
-    /// `SessionCookie` or `AuthApi`, needs [`App::auth`] or [`App::supabase`] (`AuthApi`
+    /// `SessionCookie` or `AuthApi`, needs [`App::sessions`] (`AuthApi`
     /// answers 501 in Supabase mode, which has no embedded server). Without this check they
     /// would answer 500 at request time.
     /// [`App::serve`] returns this error; [`App::into_service`] and [`App::into_router`]
@@ -477,17 +486,42 @@ impl App {
     /// assert!(err.to_string().starts_with("app/api/me/route.rs: GET takes a `Session`"));
     /// ```
     pub fn check(&self) -> Result<(), std::io::Error> {
-        let sessions = self.sessions.is_some();
+        #[cfg(feature = "sessions")]
+        let sessions = self.session_source.is_some();
+        #[cfg(not(feature = "sessions"))]
+        let sessions = false;
+        // An embedded auth API beside sessions from a Supabase project: its tokens would
+        // verify nowhere.
+        #[cfg(all(feature = "auth", feature = "supabase"))]
+        let mode_problem = (self.auth_api.is_some()
+            && matches!(self.session_source, Some(crate::SessionSource::Supabase(_))))
+        .then(|| {
+            "App::auth_api serves the embedded auth server, but App::sessions takes sessions \
+             from a Supabase project, which would not accept its tokens: drop auth_api in \
+             Supabase mode (browsers talk to the project)"
+                .to_owned()
+        });
+        #[cfg(not(all(feature = "auth", feature = "supabase")))]
+        let mode_problem = None;
         let problems: Vec<String> = self
             .routes
             .iter()
             .flat_map(|route| route.auth_problems(sessions))
+            .chain(mode_problem)
             .collect();
         if problems.is_empty() {
             Ok(())
         } else {
             Err(std::io::Error::other(problems.join("\n")))
         }
+    }
+
+    /// The app's sessions, built from the source and settings it was given.
+    #[cfg(feature = "sessions")]
+    fn take_sessions(&mut self) -> Option<crate::session::Sessions> {
+        self.session_source.take().map(|source| {
+            crate::session::Sessions::new(source, std::mem::take(&mut self.session_config))
+        })
     }
 
     fn check_or_panic(&self) {

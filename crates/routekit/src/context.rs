@@ -9,10 +9,10 @@ use http::{HeaderName, HeaderValue, header};
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The app's sessions (with the `auth` feature), or nothing to hold.
-#[cfg(feature = "auth")]
+#[cfg(feature = "sessions")]
 pub(crate) type Sessions = crate::session::Sessions;
 /// The app's sessions (with the `auth` feature), or nothing to hold.
-#[cfg(not(feature = "auth"))]
+#[cfg(not(feature = "sessions"))]
 pub(crate) type Sessions = std::convert::Infallible;
 
 /// Makes the context of each request of one app.
@@ -51,17 +51,17 @@ struct ContextInner {
     /// The request id; `None` under [`App::into_router`](crate::App::into_router), which has
     /// no edge.
     id: Option<HeaderValue>,
-    #[cfg(feature = "auth")]
+    #[cfg(feature = "sessions")]
     session: Option<crate::session::SessionScope>,
 }
 
 impl RequestContext {
     pub(crate) fn new(id: Option<HeaderValue>, sessions: Option<&Sessions>) -> Self {
-        #[cfg(not(feature = "auth"))]
+        #[cfg(not(feature = "sessions"))]
         let _: Option<&Sessions> = sessions;
         RequestContext(std::sync::Arc::new(ContextInner {
             id,
-            #[cfg(feature = "auth")]
+            #[cfg(feature = "sessions")]
             session: sessions.map(|s| crate::session::SessionScope::new(s.clone())),
         }))
     }
@@ -71,7 +71,7 @@ impl RequestContext {
         self.0.id.as_ref()
     }
 
-    #[cfg(feature = "auth")]
+    #[cfg(feature = "sessions")]
     pub(crate) fn session(&self) -> Option<&crate::session::SessionScope> {
         self.0.session.as_ref()
     }
@@ -83,7 +83,7 @@ impl RequestContext {
             headers.insert(REQUEST_ID_HEADER, id.clone());
         }
         security_headers(headers);
-        #[cfg(feature = "auth")]
+        #[cfg(feature = "sessions")]
         if let Some(session) = &self.0.session {
             session.apply(headers);
         }

@@ -86,7 +86,7 @@ impl ApiError {
     /// assert_eq!((e.status().as_u16(), e.code(), e.retry_after()), (429, "over_request_rate_limit", Some(9)));
     /// assert_eq!(ApiError::from_auth(AuthError::invalid_credentials()).status(), 400);
     /// ```
-    #[cfg(feature = "auth")]
+    #[cfg(feature = "sessions")]
     pub fn from_auth(error: routekit_auth::AuthError) -> Self {
         use routekit_auth::AuthError;
         let retry_after = error.retry_after();
@@ -223,7 +223,7 @@ where
     fn from(source: E) -> Self {
         // The blanket impl leaves no room for a specific one; the type is checked instead.
         let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(source);
-        #[cfg(feature = "auth")]
+        #[cfg(feature = "sessions")]
         let boxed = match boxed.downcast::<routekit_auth::AuthError>() {
             Ok(auth) => return ApiError::from_auth(*auth),
             Err(other) => other,
@@ -275,7 +275,7 @@ mod tests {
         assert_eq!(v["error"]["message"], "a \"quoted\" <word>");
     }
 
-    #[cfg(feature = "auth")]
+    #[cfg(feature = "sessions")]
     #[test]
     fn auth_errors_keep_their_status_through_question_mark() {
         fn call(e: routekit_auth::AuthError) -> ApiResult<()> {

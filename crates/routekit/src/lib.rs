@@ -31,8 +31,9 @@
 //! [`ApiError`].
 //!
 //! Features: `auth` (default) brings `Session`, `SessionCookie`, `AuthApi` and the embedded
-//! auth server (`App::auth`, SQLite); `postgres` lets it use PostgreSQL; `supabase` adds
-//! `App::supabase`, sessions from a hosted project. With `default-features = false`, routekit
+//! auth server (`App::sessions(AuthService)`, `App::auth_api`, SQLite); `postgres` lets it use
+//! PostgreSQL; `supabase` adds `App::sessions(SupabaseAuth)`, sessions from a hosted project
+//! (alone, without `auth`, it compiles no store). With `default-features = false`, routekit
 //! is routes, JSON, errors, CSRF and the edge, and compiles no database, hashing or TLS code.
 
 mod app;
@@ -46,7 +47,7 @@ mod redirect;
 mod report;
 mod route;
 mod serve;
-#[cfg(feature = "auth")]
+#[cfg(feature = "sessions")]
 mod session;
 
 pub use app::{App, AppConfig, AppConfigError, AppService, CSRF_VAR, DEFAULT_BODY_LIMIT};
@@ -59,15 +60,19 @@ pub use redirect::{Redirect, is_local_path};
 pub use route::{Auth, Route, RouteInfo, RouteSettings, RouteTable};
 pub use serve::{bind_address, init_logging, serve_with_shutdown, shutdown_signal};
 #[cfg(feature = "auth")]
-pub use session::{AuthApi, Session, SessionConfig, SessionCookie, SessionData};
+pub use session::AuthApi;
+#[cfg(feature = "sessions")]
+pub use session::{Session, SessionConfig, SessionCookie, SessionData, SessionSource};
 
 /// CSRF protection ([`routekit_csrf`]): on by default in every [`App`]. Handlers take
 /// [`CsrfToken`] to put the token into forms; see [`App::csrf`] to switch it off.
 pub use routekit_csrf as csrf;
 pub use routekit_csrf::CsrfToken;
 
-/// The embedded auth server ([`routekit_auth`]): mount it with [`App::auth`].
-#[cfg(feature = "auth")]
+/// The auth services ([`routekit_auth`]): the embedded server (`auth` feature) and Supabase
+/// mode (`supabase`); give either to [`App::sessions`], and mount the embedded server's API
+/// with `App::auth_api`.
+#[cfg(feature = "sessions")]
 pub use routekit_auth as auth;
 
 /// The axum version routekit is built on, for extractors and responses a route needs.

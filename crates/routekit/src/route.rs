@@ -36,10 +36,9 @@ pub struct Route {
 /// What a handler's extractors need from the app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Needs {
-    /// Sessions (`Session`, `Option<Session>`, `SessionCookie`): `App::auth` or
-    /// `App::supabase`.
+    /// Sessions (`Session`, `Option<Session>`, `SessionCookie`): `App::sessions`.
     Sessions,
-    /// The embedded auth server (`AuthApi`): `App::auth`.
+    /// The embedded auth server (`AuthApi`): `App::sessions(AuthService)`.
     EmbeddedAuth,
 }
 
@@ -69,7 +68,7 @@ pub(crate) struct Layers {
     pub(crate) csrf: Option<CsrfLayer>,
     pub(crate) body_limit: Option<usize>,
     /// Without the `auth` feature a route that needs a session never serves (`App::check`).
-    #[cfg_attr(not(feature = "auth"), allow(dead_code))]
+    #[cfg_attr(not(feature = "sessions"), allow(dead_code))]
     pub(crate) auth: Auth,
 }
 
@@ -84,7 +83,7 @@ impl Layers {
         S::Future: Send + 'static,
     {
         // Without the `auth` feature such a route never serves: `App::check` refuses to start.
-        #[cfg(feature = "auth")]
+        #[cfg(feature = "sessions")]
         if self.auth == Auth::Required {
             // Inside the CSRF layer: a forged request is refused before any session lookup.
             return self.wrapped(filter, crate::session::RequireSession::new(svc));
@@ -220,13 +219,13 @@ impl Route {
         }
     }
 
-    /// Why this route cannot work in an app without auth (`sessions`: whether it has
-    /// `App::auth` or `App::supabase`): one line per problem, naming the file and the fix.
+    /// Why this route cannot work in an app without sessions (`sessions`: whether it has
+    /// `App::sessions`): one line per problem, naming the file and the fix.
     pub(crate) fn auth_problems(&self, sessions: bool) -> Vec<String> {
-        let fix = if cfg!(feature = "auth") {
-            "call App::auth(AuthService) or App::supabase(SupabaseAuth) before serving"
+        let fix = if cfg!(feature = "sessions") {
+            "call App::sessions(AuthService or SupabaseAuth) before serving"
         } else {
-            "enable routekit's `auth` feature and call App::auth(AuthService) before serving"
+            "enable routekit's `auth` (or `supabase`) feature and call App::sessions(…) before serving"
         };
         let mut problems = Vec::new();
         if self.settings.auth == Auth::Required && !sessions {
@@ -244,7 +243,7 @@ impl Route {
                 // In Supabase mode such a page answers 501: it is the app's choice to serve
                 // both modes from one set of files, as the example does.
                 Needs::EmbeddedAuth if !sessions => problems.push(format!(
-                    "{}: {method} takes `AuthApi`, which needs the embedded auth server: call App::auth(AuthService) before serving",
+                    "{}: {method} takes `AuthApi`, which needs the embedded auth server: call App::sessions(AuthService) before serving",
                     self.file
                 )),
                 _ => {}

@@ -97,9 +97,10 @@ pub async fn app() -> Result<routekit::App, Box<dyn std::error::Error + Send + S
 pub async fn app_with(config: Config) -> Result<routekit::App, AuthError> {
     let mut app = routes_only(&config);
     if let Some(project) = config.supabase {
-        app = app.supabase(SupabaseAuth::new(project)?);
+        app = app.sessions(SupabaseAuth::new(project)?);
     } else if let Some(auth) = config.auth {
-        app = app.auth(AuthService::start(auth).await?);
+        let auth = AuthService::start(auth).await?;
+        app = app.sessions(auth.clone()).auth_api(auth);
     }
     Ok(app)
 }

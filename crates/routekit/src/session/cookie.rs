@@ -201,7 +201,7 @@ impl<S: Send + Sync> FromRequestParts<S> for SessionCookie {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let scope = SessionScope::of(parts).ok_or_else(|| {
-            ApiError::internal("SessionCookie used, but the app has no auth: call App::auth")
+            ApiError::internal("SessionCookie used, but the app has no auth: call App::sessions")
                 .into_response()
         })?;
         let name = scope.sessions.cookie_name(parts);

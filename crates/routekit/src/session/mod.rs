@@ -12,12 +12,15 @@ use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, header};
-use routekit_auth::{Amr, AuthService, Claims};
+#[cfg(feature = "auth")]
+use routekit_auth::AuthService;
+use routekit_auth::{Amr, Claims};
 
 pub use cookie::SessionCookie;
 use cookie::{Credentials, credentials};
 use verify::Refusal;
-pub(crate) use verify::{Backend, Sessions};
+pub use verify::SessionSource;
+pub(crate) use verify::Sessions;
 
 use crate::error::ApiError;
 
@@ -179,9 +182,11 @@ impl SessionScope {
 ///     // auth.sign_in_with_password(&client, …)
 /// }
 /// ```
+#[cfg(feature = "auth")]
 #[derive(Clone)]
 pub struct AuthApi(pub AuthService, pub routekit_auth::Client);
 
+#[cfg(feature = "auth")]
 impl std::fmt::Debug for AuthApi {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_tuple("AuthApi")
@@ -191,19 +196,20 @@ impl std::fmt::Debug for AuthApi {
     }
 }
 
+#[cfg(feature = "auth")]
 impl<S: Send + Sync> FromRequestParts<S> for AuthApi {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let scope = SessionScope::of(parts).ok_or_else(|| {
-            ApiError::internal("AuthApi used, but the app has no auth: call App::auth")
+            ApiError::internal("AuthApi used, but the app has no auth: call App::sessions")
                 .into_response()
         })?;
         let auth = match scope.sessions.backend() {
-            Backend::Embedded(auth) => auth.clone(),
+            SessionSource::Embedded(auth) => auth.clone(),
             // A page of an app that serves both modes: not an error of the server's.
             #[cfg(feature = "supabase")]
-            Backend::Supabase(_) => {
+            SessionSource::Supabase(_) => {
                 return Err(ApiError::new(
                     http::StatusCode::NOT_IMPLEMENTED,
                     "embedded_auth_unavailable",
@@ -227,10 +233,10 @@ async fn extract(parts: &Parts) -> Result<Option<Session>, Response> {
         return Ok(Some(session.clone()));
     }
     let Some(scope) = SessionScope::of(parts) else {
-        return Err(
-            ApiError::internal("Session used, but the app has no auth: call App::auth")
-                .into_response(),
-        );
+        return Err(ApiError::internal(
+            "Session used, but the app has no auth: call App::sessions",
+        )
+        .into_response());
     };
     let sessions = &scope.sessions;
     let Some(credentials) = credentials(&parts.headers, || sessions.cookie_name(parts)) else {

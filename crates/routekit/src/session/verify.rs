@@ -9,7 +9,9 @@ use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::request::Parts;
-use routekit_auth::{AuthService, Claims};
+#[cfg(feature = "auth")]
+use routekit_auth::AuthService;
+use routekit_auth::Claims;
 #[cfg(feature = "supabase")]
 use routekit_auth::{SupabaseAuth, SupabaseError};
 
@@ -29,7 +31,7 @@ impl std::fmt::Debug for Sessions {
 }
 
 struct Inner {
-    backend: Backend,
+    backend: SessionSource,
     config: SessionConfig,
     /// The cookie's name when it does not follow the request's host.
     cookie_name: Option<String>,
@@ -83,24 +85,55 @@ pub(super) enum Refusal {
     Unavailable,
 }
 
-/// Who issues the sessions, and answers whether one is still alive.
-pub(crate) enum Backend {
-    /// The embedded auth server (this app's own `/auth/v1`).
+/// Who issues the sessions and answers whether one is still alive: the argument of
+/// [`App::sessions`](crate::App::sessions), made from either service with `into()`.
+///
+/// ```no_run
+/// # #[cfg(feature = "auth")]
+/// # async fn f() -> Result<(), routekit::auth::AuthError> {
+/// use routekit::SessionSource;
+/// use routekit::auth::{AuthConfig, AuthService};
+///
+/// let auth = AuthService::start(AuthConfig::new("sqlite://data/auth.db")).await?;
+/// let source: SessionSource = auth.into();
+/// assert!(matches!(source, SessionSource::Embedded(_)));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum SessionSource {
+    /// The embedded auth server (mount its API with [`App::auth_api`](crate::App::auth_api)).
+    #[cfg(feature = "auth")]
     Embedded(AuthService),
     /// A hosted Supabase project.
     #[cfg(feature = "supabase")]
     Supabase(SupabaseAuth),
 }
 
-impl Backend {
+#[cfg(feature = "auth")]
+impl From<AuthService> for SessionSource {
+    fn from(auth: AuthService) -> Self {
+        SessionSource::Embedded(auth)
+    }
+}
+
+#[cfg(feature = "supabase")]
+impl From<SupabaseAuth> for SessionSource {
+    fn from(project: SupabaseAuth) -> Self {
+        SessionSource::Supabase(project)
+    }
+}
+
+impl SessionSource {
     /// Bumped by the embedded server whenever a session ends on this instance, so cached
     /// sessions are checked again at once. A hosted project tells nobody: its sign-outs are
     /// seen when the cache entry is rechecked.
     fn generation(&self) -> u64 {
         match self {
-            Backend::Embedded(auth) => auth.revocation_generation(),
+            #[cfg(feature = "auth")]
+            SessionSource::Embedded(auth) => auth.revocation_generation(),
             #[cfg(feature = "supabase")]
-            Backend::Supabase(_) => 0,
+            SessionSource::Supabase(_) => 0,
         }
     }
 
@@ -108,7 +141,8 @@ impl Backend {
     /// whether its session is alive and whether the MFA rule wants `aal2`.
     async fn inspect(&self, token: &str) -> Result<(Claims, bool), Refusal> {
         match self {
-            Backend::Embedded(auth) => {
+            #[cfg(feature = "auth")]
+            SessionSource::Embedded(auth) => {
                 let claims = auth
                     .verify_access_token(token)
                     .await
@@ -127,7 +161,7 @@ impl Backend {
                 Ok((claims, level.requires_mfa()))
             }
             #[cfg(feature = "supabase")]
-            Backend::Supabase(project) => {
+            SessionSource::Supabase(project) => {
                 let claims = project
                     .verify_access_token(token)
                     .await
@@ -150,12 +184,13 @@ impl Backend {
     async fn signed_here(&self, token: &str) -> Result<bool, Refusal> {
         use routekit_auth::JwtError;
         match self {
-            Backend::Embedded(auth) => Ok(matches!(
+            #[cfg(feature = "auth")]
+            SessionSource::Embedded(auth) => Ok(matches!(
                 auth.verify_access_token(token).await,
                 Ok(_) | Err(JwtError::Expired)
             )),
             #[cfg(feature = "supabase")]
-            Backend::Supabase(project) => match project.verify_access_token(token).await {
+            SessionSource::Supabase(project) => match project.verify_access_token(token).await {
                 Ok(_) | Err(SupabaseError::Invalid(JwtError::Expired)) => Ok(true),
                 Err(SupabaseError::Unavailable(reason)) => {
                     tracing::warn!(target: "routekit::session", %reason, "Supabase project unavailable");
@@ -169,13 +204,14 @@ impl Backend {
     /// Exchanges a refresh token: the new session as a token response, and its access token.
     async fn refresh(&self, refresh_token: &str) -> Result<(serde_json::Value, String), Refusal> {
         match self {
-            Backend::Embedded(auth) => match auth.refresh(refresh_token).await {
+            #[cfg(feature = "auth")]
+            SessionSource::Embedded(auth) => match auth.refresh(refresh_token).await {
                 Ok(fresh) => Ok((fresh.to_json(), fresh.access_token)),
                 Err(routekit_auth::AuthError::Unavailable(_)) => Err(Refusal::Unavailable),
                 Err(_) => Err(Refusal::Unauthenticated),
             },
             #[cfg(feature = "supabase")]
-            Backend::Supabase(project) => {
+            SessionSource::Supabase(project) => {
                 let fresh = project
                     .refresh(refresh_token)
                     .await
@@ -203,13 +239,14 @@ fn supabase_refusal(error: SupabaseError) -> Refusal {
 }
 
 impl Sessions {
-    pub(crate) fn new(backend: Backend, config: SessionConfig) -> Self {
+    pub(crate) fn new(backend: SessionSource, config: SessionConfig) -> Self {
         // supabase-js names its storage key after the auth server's host: the app's own with
         // the embedded server, the project's in Supabase mode.
         #[cfg(feature = "supabase")]
         let project_cookie = match &backend {
-            Backend::Embedded(_) => None,
-            Backend::Supabase(project) => {
+            #[cfg(feature = "auth")]
+            SessionSource::Embedded(_) => None,
+            SessionSource::Supabase(project) => {
                 let url = &project.config().url;
                 let host = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
                 Some(SessionCookie::name_for_host(host))
@@ -349,7 +386,8 @@ impl Sessions {
     }
 
     /// The backend.
-    pub(super) fn backend(&self) -> &Backend {
+    #[cfg(feature = "auth")]
+    pub(super) fn backend(&self) -> &SessionSource {
         &self.0.backend
     }
 }

@@ -21,12 +21,17 @@ fn write(path: &Path, text: &str) {
 /// (`default-features = false`, as `create-next-app --api`). It shares the workspace's lock
 /// file and target directory, so little but the scratch crate itself is compiled.
 fn scratch_crate(dir: &Path) {
+    scratch_crate_with(dir, "");
+}
+
+/// The scratch crate with routekit's `features` (a TOML list's items, `"supabase"`).
+fn scratch_crate_with(dir: &Path, features: &str) {
     let ws = workspace();
     write(
         &dir.join("Cargo.toml"),
         &format!(
             "[package]\nname = \"routekit-scratch\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
-             [dependencies]\nroutekit = {{ path = {:?}, default-features = false }}\ntokio = {{ version = \"1\", features = [\"macros\", \"rt-multi-thread\"] }}\n\n\
+             [dependencies]\nroutekit = {{ path = {:?}, default-features = false, features = [{features}] }}\ntokio = {{ version = \"1\", features = [\"macros\", \"rt-multi-thread\"] }}\n\n\
              [build-dependencies]\nroutekit-codegen = {{ path = {:?} }}\n\n[workspace]\n",
             ws.join("crates/routekit"),
             ws.join("crates/routekit-codegen"),
@@ -121,6 +126,30 @@ fn a_routes_only_app_compiles_no_database_hashing_or_tls() {
         "p256",
         "chacha20poly1305",
         "qrcode",
+    ] {
+        assert!(!names.iter().any(|n| n == heavy), "{heavy} is a dependency");
+    }
+}
+
+/// Supabase mode alone verifies tokens and calls the project: it compiles the JWS leaf and an
+/// HTTPS client, and nothing of the embedded server.
+#[test]
+fn a_supabase_only_app_compiles_no_store_hashing_or_signing() {
+    let dir = tempfile::tempdir().unwrap();
+    scratch_crate_with(dir.path(), "\"supabase\"");
+    let names = dependency_names(dir.path());
+    for needed in ["routekit-auth", "ring", "hyper-rustls"] {
+        assert!(names.iter().any(|n| n == needed), "{needed}: {names:?}");
+    }
+    for heavy in [
+        "sqlx",
+        "sqlx-core",
+        "libsqlite3-sys",
+        "argon2",
+        "p256",
+        "chacha20poly1305",
+        "qrcode",
+        "totp-rs",
     ] {
         assert!(!names.iter().any(|n| n == heavy), "{heavy} is a dependency");
     }

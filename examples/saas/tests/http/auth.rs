@@ -116,7 +116,7 @@ async fn the_app_without_auth_does_not_start_and_names_the_files() {
     let app = saas::app_with(saas::Config::default()).await.unwrap();
     let problems = app.check().unwrap_err().to_string();
     for expected in [
-        "app/api/me/route.rs: GET takes a `Session` or `SessionCookie`, but the app has no auth: call App::auth(AuthService) or App::supabase(SupabaseAuth) before serving",
+        "app/api/me/route.rs: GET takes a `Session` or `SessionCookie`, but the app has no auth: call App::sessions(AuthService or SupabaseAuth) before serving",
         "app/account/route.rs: `pub const AUTH: Auth = Auth::Required` needs sessions",
         "app/auth/sign-in/route.rs: POST takes `AuthApi`, which needs the embedded auth server",
     ] {
@@ -132,7 +132,7 @@ async fn the_app_without_auth_does_not_start_and_names_the_files() {
     // Supabase mode has sessions; the pages that sign in with the embedded server answer 501.
     let project = routekit_auth::SupabaseConfig::new("http://127.0.0.1:9", "anon");
     let supabase = saas::routes_only(&saas::Config::default())
-        .supabase(routekit_auth::SupabaseAuth::new(project).unwrap());
+        .sessions(routekit_auth::SupabaseAuth::new(project).unwrap());
     assert!(supabase.check().is_ok());
     let server = routekit_test::TestServer::spawn(supabase.into_service())
         .await
@@ -152,9 +152,10 @@ async fn the_app_without_auth_does_not_start_and_names_the_files() {
 }
 
 /// Issue #12: `.auth(a).supabase(p)` used to leave the embedded API mounted beside the hosted
-/// project; the last session source chosen decides.
+/// project. Now one method sets the session source and one mounts the API: nothing is
+/// mounted unless asked for, and the API beside Supabase sessions does not start.
 #[tokio::test]
-async fn the_last_session_source_decides_whether_the_auth_api_is_mounted() {
+async fn the_auth_api_is_mounted_only_by_auth_api_and_never_beside_supabase_sessions() {
     let db = TestDb::sqlite();
     let auth = routekit_auth::AuthService::start(routekit_auth::AuthConfig::new(db.url()))
         .await
@@ -177,9 +178,21 @@ async fn the_last_session_source_decides_whether_the_auth_api_is_mounted() {
             .as_u16()
     };
     let routes = || saas::routes_only(&saas::Config::default());
+    assert_eq!(health(routes().sessions(auth.clone())).await, 404);
+    assert_eq!(health(routes().sessions(project())).await, 404);
     assert_eq!(
-        health(routes().auth(auth.clone()).supabase(project())).await,
-        404
+        health(routes().sessions(auth.clone()).auth_api(auth.clone())).await,
+        200
     );
-    assert_eq!(health(routes().supabase(project()).auth(auth)).await, 200);
+    let mixed = routes()
+        .auth_api(auth)
+        .sessions(project())
+        .check()
+        .unwrap_err();
+    assert!(
+        mixed
+            .to_string()
+            .contains("App::auth_api serves the embedded auth server"),
+        "{mixed}"
+    );
 }

@@ -285,7 +285,10 @@ async fn a_configured_cookie_name_is_written_and_read(db: TestDb) {
     let auth = AuthService::start(AuthConfig::new(db.url())).await.unwrap();
     let mut sessions = SessionConfig::default();
     sessions.cookie_name = Some("sb-custom-auth-token".to_owned());
-    let app = saas::routes_only(&saas::Config::default()).auth_with(auth, sessions);
+    let app = saas::routes_only(&saas::Config::default())
+        .sessions(auth.clone())
+        .session_config(sessions)
+        .auth_api(auth);
     let server = TestServer::spawn(app.into_service()).await;
     sign_up(&server.url(""), "ann@example.com").await;
     let browser = Browser::new(&server);

@@ -179,7 +179,10 @@ async fn a_session_signed_out_on_another_instance_stops_within_the_recheck_inter
                 .unwrap();
             let mut sessions = routekit::SessionConfig::default();
             sessions.recheck_after = recheck_after;
-            let app = saas::routes_only(&saas::Config::default()).auth_with(auth, sessions);
+            let app = saas::routes_only(&saas::Config::default())
+                .sessions(auth.clone())
+                .session_config(sessions)
+                .auth_api(auth);
             TestServer::spawn(app.into_service()).await
         }
     };
@@ -459,7 +462,9 @@ async fn an_app_nested_with_into_router_also_rewrites_a_refreshed_cookie() {
     )
     .await
     .unwrap();
-    let app = saas::routes_only(&saas::Config::default()).auth(auth);
+    let app = saas::routes_only(&saas::Config::default())
+        .sessions(auth.clone())
+        .auth_api(auth);
     // The routes inside a larger axum app, without routekit's edge service.
     let outer = routekit::axum::Router::new()
         .route("/outer", routekit::axum::routing::get(|| async { "outer" }))

@@ -121,7 +121,8 @@ impl Project {
 /// The example app in Supabase mode.
 async fn app(project: SupabaseConfig, sessions: SessionConfig) -> TestServer {
     let app = saas::routes_only(&saas::Config::default())
-        .supabase_with(SupabaseAuth::new(project).unwrap(), sessions);
+        .sessions(SupabaseAuth::new(project).unwrap())
+        .session_config(sessions);
     TestServer::spawn(app.into_service()).await
 }
 
