@@ -1,5 +1,10 @@
 //! Access-token verification (goal: < 50 µs, uncached) and password sign-in (bounded by
-//! argon2id at m = 19 MiB, t = 2, p = 1 by design), with ES256 signing alongside.
+//! argon2id at m = 19 MiB, t = 2, p = 1 by design).
+//!
+//! `jws/*` measures whether our JWS code is worth owning: the same ES256 token verified with
+//! the same checks (algorithm pinned, `exp` with 30 s of leeway, `aud`, `iss`) by routekit's
+//! ring-based verifier and by `jsonwebtoken` 12 (its `rust_crypto` backend: the one that
+//! builds without a C toolchain, as ring's prebuilt assembly does). The ratio is printed.
 
 use std::hint::black_box;
 
@@ -40,6 +45,58 @@ fn auth(c: &mut Criterion) {
                 .unwrap()
         })
     });
+    group.finish();
+
+    // jsonwebtoken with the key from our JWKS, and validation equal to ours.
+    let jwks = service.keys().jwks();
+    let jwk = &jwks["keys"][0];
+    let key = jsonwebtoken::DecodingKey::from_ec_components(
+        jwk["x"].as_str().unwrap(),
+        jwk["y"].as_str().unwrap(),
+    )
+    .unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+    validation.set_audience(&["authenticated"]);
+    validation.set_issuer(&[issuer.as_str()]);
+    validation.leeway = 30;
+    assert!(
+        jsonwebtoken::decode::<routekit_auth::Claims>(&token, &key, &validation).is_ok(),
+        "jsonwebtoken accepts our token"
+    );
+    let mut jws = c.benchmark_group("jws");
+    jws.bench_function("routekit_ring", |b| {
+        b.iter(|| {
+            service
+                .keys()
+                .verify(black_box(&token), &issuer, now)
+                .unwrap()
+        })
+    });
+    jws.bench_function("jsonwebtoken_rust_crypto", |b| {
+        b.iter(|| {
+            jsonwebtoken::decode::<routekit_auth::Claims>(black_box(&token), &key, &validation)
+                .unwrap()
+        })
+    });
+    jws.finish();
+    let ours = mean_ns(|| {
+        service
+            .keys()
+            .verify(black_box(&token), &issuer, now)
+            .unwrap();
+    });
+    let theirs = mean_ns(|| {
+        jsonwebtoken::decode::<routekit_auth::Claims>(black_box(&token), &key, &validation)
+            .unwrap();
+    });
+    eprintln!(
+        "jws: routekit (ring) {:.1} µs, jsonwebtoken (rust_crypto) {:.1} µs: ours takes {:.2}× the time",
+        ours / 1e3,
+        theirs / 1e3,
+        ours / theirs
+    );
+
+    let mut group = c.benchmark_group("auth");
     group.sample_size(10);
     group.bench_function("sign_in_with_password", |b| {
         b.iter(|| {
@@ -48,6 +105,17 @@ fn auth(c: &mut Criterion) {
         })
     });
     group.finish();
+}
+
+/// Mean nanoseconds of `f` over a second's worth of runs, both measured in this run.
+fn mean_ns(mut f: impl FnMut()) -> f64 {
+    let start = std::time::Instant::now();
+    let mut runs = 0u32;
+    while start.elapsed() < std::time::Duration::from_secs(1) {
+        f();
+        runs += 1;
+    }
+    start.elapsed().as_nanos() as f64 / f64::from(runs)
 }
 
 criterion_group!(benches, auth);

@@ -2,6 +2,14 @@
 //! (RFC 7515) with the algorithm pinned (RFC 8725): `alg: none`, HMAC with a public key and
 //! unknown keys are refused. Shared by the embedded server and Supabase mode; it depends on
 //! nothing else in the crate.
+//!
+//! Why our own and not `jsonwebtoken`: verification runs on every authenticated request, and
+//! the criterion bench `jws/*` (`cargo bench -p routekit-auth --bench auth -- jws`) verifies
+//! the same ES256 token with the same checks in 115 µs here (ring) against 353 µs with
+//! jsonwebtoken 12's `rust_crypto` backend (0.33× the time; debug-free release build, with a
+//! CI run sharing the two cores, so both figures are high). Its other backend, aws-lc-rs,
+//! needs a C toolchain at build time. What is ours is small: splitting, base64url, the header
+//! and claim checks; the cryptography is ring's.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
