@@ -1,8 +1,9 @@
 //! The baseline the benchmarks measure routekit against: a hand-written axum router with the
 //! same handlers as the example's `GET /hello`, `GET /users/[id]` and JSON 404, and a
 //! protected `POST /api/notes` doing by hand what a protected route does: an HS256 JWT check
-//! (no caching), an HMAC CSRF check, and a JSON echo. `GET /bench/credentials` hands out a
-//! valid token, CSRF cookie and CSRF token for the load generator.
+//! (no caching) of a Bearer token or a `session` cookie, an HMAC CSRF check, and a JSON echo.
+//! `GET /bench/credentials` hands out a valid token, CSRF cookie and CSRF token for the load
+//! generator.
 //!
 //! `bare-axum` serves it over TCP (`bench/load.sh`, `bench/session.sh`); the `per_request`
 //! bench calls it in-process.
@@ -47,6 +48,7 @@ async fn credentials(State(keys): State<Arc<Keys>>) -> Json<Value> {
         URL_SAFE_NO_PAD.encode(hs256(&keys.jwt, &input))
     );
     Json(json!({
+        "session_cookie": format!("session={jwt}"),
         "jwt": jwt,
         "csrf_cookie": format!("csrf={}", keys.csrf.to_cookie_value()),
         "csrf_token": keys.csrf.issue(),
@@ -73,11 +75,18 @@ async fn notes(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let Some(token) = headers
+    let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-    else {
+        .and_then(|v| v.strip_prefix("Bearer "));
+    // A browser's session: the JWT in a cookie, as a hand-written app would keep it.
+    let cookie = || {
+        headers
+            .get(header::COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').find_map(|p| p.trim().strip_prefix("session=")))
+    };
+    let Some(token) = bearer.or_else(cookie) else {
         return unauthorized("unauthenticated");
     };
     let Some((input, signature)) = token.rsplit_once('.') else {

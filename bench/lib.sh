@@ -39,5 +39,6 @@ load() {
 }
 
 peak_rss_kib() { awk '/VmHWM/ { print $2 }' "/proc/$1/status"; }
+rss_kib() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
 
 median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }

@@ -4,7 +4,10 @@
 #   (goal >= 0.85x);
 # - protected POST /api/notes (session + CSRF + JSON) against bench/bare_axum.rs doing the same
 #   work by hand: HS256 verify, HMAC CSRF check, JSON echo, no caching (goal >= 1.0x);
-# - the same POST with the CSRF cookie but no token, refused with 403 by both (goal >= 1.0x).
+# - the same POST from a browser: routekit reads the `@supabase/ssr` cookie (base64-JSON of the
+#   whole session), the baseline an HS256 JWT in a `session` cookie (goal >= 1.0x);
+# - the same POST with the CSRF cookie but no token, refused with 403 by both (goal >= 1.0x);
+# - RSS right after start, before any request (goal <= 1.5x).
 # It never fails on a timing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,14 +20,17 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 note='{"text":"remember the milk"}'
 
-declare -A RPS P50 P99
+declare -A RPS P50 P99 RSS
 record() { RPS[$1]+="$2 "; P50[$1]+="$3 "; P99[$1]+="$4 "; }
 for round in $(seq 1 "$ROUNDS"); do
     start env DATABASE_URL="sqlite://$work/round$round.db" ROUTEKIT_AUTH_RATE_LIMIT_SIGNUP=0 \
         ROUTEKIT_AUTH_ENCRYPTION_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA "$target/saas"
-    jwt=$(curl -s -X POST "$URL/auth/v1/signup" -H 'content-type: application/json' \
-        -d "{\"email\":\"bench$round@example.com\",\"password\":\"correct horse battery staple\"}" \
-        | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+    RSS[routekit]+="$(rss_kib "$PID") "
+    signup=$(curl -s -X POST "$URL/auth/v1/signup" -H 'content-type: application/json' \
+        -d "{\"email\":\"bench$round@example.com\",\"password\":\"correct horse battery staple\"}")
+    jwt=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["access_token"])' "$signup")
+    # The cookie @supabase/ssr writes on 127.0.0.1: sb-127-auth-token=base64-<base64url(session)>.
+    ssr=$(python3 -c 'import base64,sys; print("sb-127-auth-token=base64-" + base64.urlsafe_b64encode(sys.argv[1].encode()).decode().rstrip("="))' "$signup")
     headers=$(mktemp)
     token=$(curl -s -D "$headers" "$URL/_routekit/csrf" | python3 -c 'import json,sys; print(json.load(sys.stdin)["csrfToken"])')
     cookie=$(grep -i '^set-cookie:' "$headers" | sed -E 's/^[^:]*: *([^;]*).*/\1/' | tr -d '\r'); rm -f "$headers"
@@ -35,15 +41,20 @@ for round in $(seq 1 "$ROUNDS"); do
     read -r r a b < <(load /api/me -H "Authorization: Bearer $jwt"); record me "$r" "$a" "$b"
     read -r r a b < <(BODY=$note AUTHORIZATION="Bearer $jwt" CSRF_TOKEN=$token CSRF_COOKIE=$cookie \
         load /api/notes -s bench/post_json.lua); record notes_rk "$r" "$a" "$b"
+    read -r r a b < <(BODY=$note CSRF_TOKEN=$token CSRF_COOKIE="$cookie; $ssr" \
+        load /api/notes -s bench/post_json.lua); record ssr_rk "$r" "$a" "$b"
     read -r r a b < <(BODY=$note AUTHORIZATION="Bearer $jwt" CSRF_COOKIE=$cookie REFUSED=1 \
         load /api/notes -s bench/post_json.lua); record deny_rk "$r" "$a" "$b"
     kill "$PID"; wait "$PID" 2>/dev/null || true
 
     start "$target/bare-axum"
-    read -r jwt cookie token < <(curl -s "$URL/bench/credentials" \
-        | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["jwt"], d["csrf_cookie"], d["csrf_token"])')
+    RSS[axum]+="$(rss_kib "$PID") "
+    read -r jwt cookie token session < <(curl -s "$URL/bench/credentials" \
+        | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["jwt"], d["csrf_cookie"], d["csrf_token"], d["session_cookie"])')
     read -r r a b < <(BODY=$note AUTHORIZATION="Bearer $jwt" CSRF_TOKEN=$token CSRF_COOKIE=$cookie \
         load /api/notes -s bench/post_json.lua); record notes_ax "$r" "$a" "$b"
+    read -r r a b < <(BODY=$note CSRF_TOKEN=$token CSRF_COOKIE="$cookie; $session" \
+        load /api/notes -s bench/post_json.lua); record ssr_ax "$r" "$a" "$b"
     read -r r a b < <(BODY=$note AUTHORIZATION="Bearer $jwt" CSRF_COOKIE=$cookie REFUSED=1 \
         load /api/notes -s bench/post_json.lua); record deny_ax "$r" "$a" "$b"
     kill "$PID"; wait "$PID" 2>/dev/null || true
@@ -51,14 +62,18 @@ done
 
 printf '\nSession cost: %s rounds x %s, %s connections (medians)\n' "$ROUNDS" "$DURATION" "$CONNECTIONS"
 printf '%-34s %10s %10s %10s\n' scenario req/s p50_ms p99_ms
-for s in hello me notes_rk notes_ax deny_rk deny_ax; do
+for s in hello me notes_rk notes_ax ssr_rk ssr_ax deny_rk deny_ax; do
     case $s in
         hello) label="routekit GET /hello (public)";; me) label="routekit GET /api/me (session)";;
         notes_rk) label="routekit POST /api/notes";; notes_ax) label="hand-written axum POST /api/notes";;
+        ssr_rk) label="routekit POST, @supabase/ssr cookie";; ssr_ax) label="hand-written axum POST, cookie";;
         deny_rk) label="routekit POST, no CSRF token: 403";; deny_ax) label="hand-written axum, no token: 403";;
     esac
     printf '%-34s %10s %10s %10s\n' "$label" "$(median "${RPS[$s]}")" "$(median "${P50[$s]}")" "$(median "${P99[$s]}")"
 done
 printf 'GET /api/me / GET /hello: %.3f (goal >= 0.85)\n' "$(echo "$(median "${RPS[me]}") / $(median "${RPS[hello]}")" | bc -l)"
 printf 'POST /api/notes routekit / axum: %.3f (goal >= 1.0)\n' "$(echo "$(median "${RPS[notes_rk]}") / $(median "${RPS[notes_ax]}")" | bc -l)"
+printf 'POST with the session cookie routekit / axum: %.3f (goal >= 1.0)\n' "$(echo "$(median "${RPS[ssr_rk]}") / $(median "${RPS[ssr_ax]}")" | bc -l)"
 printf 'POST without a token (403) routekit / axum: %.3f (goal >= 1.0)\n' "$(echo "$(median "${RPS[deny_rk]}") / $(median "${RPS[deny_ax]}")" | bc -l)"
+rk=$(median "${RSS[routekit]}"); ax=$(median "${RSS[axum]}")
+printf 'RSS after start: routekit %s KiB, axum %s KiB, ratio %.3f (goal <= 1.5)\n' "$rk" "$ax" "$(echo "$rk / $ax" | bc -l)"
