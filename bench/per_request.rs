@@ -172,6 +172,14 @@ async fn run(rounds: u32, requests: u32) {
         .header(header::CONTENT_TYPE, "application/json")
         .body(br#"{"email":"bench@example.com","password":"correct horse battery staple"}"#);
     let (_, _, body) = send(&routekit, signup.request()).await;
+    // The cookie @supabase/ssr writes on 127.0.0.1: the whole session, base64url JSON.
+    let ssr = {
+        use base64::Engine;
+        format!(
+            "sb-127-auth-token=base64-{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&body)
+        )
+    };
     let jwt = json(&body)["access_token"]
         .as_str()
         .expect("an access token")
@@ -182,11 +190,20 @@ async fn run(rounds: u32, requests: u32) {
     let credentials = json(&body);
     let field = |name: &str| credentials[name].as_str().expect(name).to_owned();
     let (ax_jwt, ax_cookie, ax_token) = (field("jwt"), field("csrf_cookie"), field("csrf_token"));
+    let ax_session = field("session_cookie");
 
     let note = |jwt: &str, cookie: &str, token: &str| {
         Probe::new(Method::POST, "/api/notes", StatusCode::CREATED)
             .header(header::CONTENT_TYPE, "application/json")
             .header(header::AUTHORIZATION, &format!("Bearer {jwt}"))
+            .header(header::HeaderName::from_static("x-csrf-token"), token)
+            .header(header::COOKIE, cookie)
+            .body(br#"{"text":"remember the milk"}"#)
+    };
+    // A browser's fetch: the session in a cookie beside the CSRF cookie, no Bearer token.
+    let cookie_note = |cookie: &str, token: &str| {
+        Probe::new(Method::POST, "/api/notes", StatusCode::CREATED)
+            .header(header::CONTENT_TYPE, "application/json")
             .header(header::HeaderName::from_static("x-csrf-token"), token)
             .header(header::COOKIE, cookie)
             .body(br#"{"text":"remember the milk"}"#)
@@ -207,6 +224,14 @@ async fn run(rounds: u32, requests: u32) {
             "POST /api/notes",
             note(&jwt, &rk_cookie, &rk_token),
             Some(note(&ax_jwt, &ax_cookie, &ax_token)),
+        ),
+        (
+            "POST /api/notes (cookie)",
+            cookie_note(&format!("{rk_cookie}; {ssr}"), &rk_token),
+            Some(cookie_note(
+                &format!("{ax_cookie}; {ax_session}"),
+                &ax_token,
+            )),
         ),
     ];
     let scenarios: Vec<_> = scenarios

@@ -40,11 +40,12 @@ pub(super) fn request_host(parts: &Parts) -> &str {
 pub(super) fn credentials<'a>(
     headers: &'a HeaderMap,
     cookie_name: impl FnOnce() -> String,
+    decode: impl FnOnce(&str) -> Option<Tokens>,
 ) -> Option<Credentials<'a>> {
     if let Some(token) = routekit_auth::bearer_token(headers) {
         return Some(Credentials::Bearer(token));
     }
-    let cookie = SessionCookie::read(headers, &cookie_name());
+    let cookie = SessionCookie::read_with(headers, &cookie_name(), decode);
     cookie
         .access_token
         .is_some()
@@ -90,6 +91,8 @@ pub struct SessionCookie {
     pub refresh_token: Option<String>,
     /// The names of its parts in the request (bare and chunks), readable or not.
     pub(super) present: Vec<String>,
+    /// The access token's `exp`, read once per cookie value.
+    pub(super) access_exp: Option<i64>,
 }
 
 impl SessionCookie {
@@ -104,6 +107,16 @@ impl SessionCookie {
     /// 16 chunks and 32 KiB are read, so a header of thousands of chunks costs no more than
     /// its length to skip.
     pub fn read(headers: &HeaderMap, name: &str) -> SessionCookie {
+        Self::read_with(headers, name, decode_session)
+    }
+
+    /// [`SessionCookie::read`] with another decoder of the cookie's value (the app's cache of
+    /// decoded cookies).
+    pub(super) fn read_with(
+        headers: &HeaderMap,
+        name: &str,
+        decode: impl FnOnce(&str) -> Option<Tokens>,
+    ) -> SessionCookie {
         let mut bare = None;
         let mut chunks: [Option<&str>; MAX_CHUNKS] = [None; MAX_CHUNKS];
         let mut present = Vec::new();
@@ -141,18 +154,25 @@ impl SessionCookie {
             access_token: None,
             refresh_token: None,
             present,
+            access_exp: None,
         };
         // The bare cookie, else the chunks `.0`, `.1`, … up to the first gap.
-        let value: String = match bare.filter(|v| !v.is_empty()) {
-            Some(value) => value.to_owned(),
-            None => chunks.iter().map_while(|c| *c).collect(),
+        let value: std::borrow::Cow<'_, str> = match bare.filter(|v| !v.is_empty()) {
+            Some(value) => value.into(),
+            None => chunks.iter().map_while(|c| *c).collect::<String>().into(),
         };
         if value.is_empty() || value.len() > MAX_COOKIE_BYTES {
             return cookie;
         }
-        if let Some((access, refresh)) = decode_session(&value) {
+        if let Some(Tokens {
+            access,
+            refresh,
+            access_exp,
+        }) = decode(&value)
+        {
             cookie.access_token = Some(access);
             cookie.refresh_token = refresh;
+            cookie.access_exp = access_exp;
         }
         cookie
     }
@@ -175,8 +195,31 @@ impl SessionCookie {
     }
 }
 
+/// A JWT's `exp`, unverified.
+pub(super) fn expiry_of(token: &str) -> Option<i64> {
+    #[derive(serde::Deserialize)]
+    struct Exp {
+        exp: i64,
+    }
+    token
+        .split('.')
+        .nth(1)
+        .and_then(|payload| URL_SAFE_NO_PAD.decode(payload).ok())
+        .and_then(|payload| serde_json::from_slice::<Exp>(&payload).ok())
+        .map(|Exp { exp }| exp)
+}
+
+/// The tokens of a session cookie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Tokens {
+    pub(super) access: String,
+    pub(super) refresh: Option<String>,
+    /// The access token's `exp` (unverified: it only decides when to refresh).
+    pub(super) access_exp: Option<i64>,
+}
+
 /// The access and refresh tokens of a cookie value (`base64-…` or percent-encoded JSON).
-fn decode_session(value: &str) -> Option<(String, Option<String>)> {
+pub(super) fn decode_session(value: &str) -> Option<Tokens> {
     let json = match value.strip_prefix("base64-") {
         Some(encoded) => {
             let bytes = URL_SAFE_NO_PAD.decode(encoded.trim_end_matches('=')).ok()?;
@@ -188,12 +231,16 @@ fn decode_session(value: &str) -> Option<(String, Option<String>)> {
             .into_owned(),
     };
     #[derive(serde::Deserialize)]
-    struct Tokens {
+    struct Fields {
         access_token: String,
         refresh_token: Option<String>,
     }
-    let tokens: Tokens = serde_json::from_str(&json).ok()?;
-    Some((tokens.access_token, tokens.refresh_token))
+    let tokens: Fields = serde_json::from_str(&json).ok()?;
+    Some(Tokens {
+        access_exp: expiry_of(&tokens.access_token),
+        access: tokens.access_token,
+        refresh: tokens.refresh_token,
+    })
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for SessionCookie {
@@ -243,13 +290,27 @@ mod tests {
     use crate::session::test_headers as headers;
 
     fn access_token(headers: &HeaderMap, name: &str) -> Option<String> {
-        credentials(headers, || name.to_owned()).map(|c| match c {
+        credentials(headers, || name.to_owned(), decode_session).map(|c| match c {
             Credentials::Bearer(token) => token.to_owned(),
             Credentials::Cookie(cookie) => cookie.access_token.unwrap(),
         })
     }
 
     const NAME: &str = "sb-127-auth-token";
+
+    #[test]
+    fn the_expiry_is_read_once_with_the_tokens() {
+        let payload = URL_SAFE_NO_PAD.encode(r#"{"exp":1700000000,"sub":"x"}"#);
+        let session = serde_json::json!({
+            "access_token": format!("e30.{payload}.sig"),
+            "refresh_token": "r",
+        });
+        let value = format!("base64-{}", URL_SAFE_NO_PAD.encode(session.to_string()));
+        let tokens = decode_session(&value).unwrap();
+        assert_eq!(tokens.access_exp, Some(1_700_000_000));
+        assert_eq!(tokens.refresh.as_deref(), Some("r"));
+        assert_eq!(expiry_of("not a jwt"), None);
+    }
 
     #[test]
     fn tokens_come_from_bearer_bare_chunked_and_raw_cookies() {

@@ -239,7 +239,11 @@ async fn extract(parts: &Parts) -> Result<Option<Session>, Response> {
         .into_response());
     };
     let sessions = &scope.sessions;
-    let Some(credentials) = credentials(&parts.headers, || sessions.cookie_name(parts)) else {
+    let Some(credentials) = credentials(
+        &parts.headers,
+        || sessions.cookie_name(parts),
+        |value| sessions.decode_cookie(value),
+    ) else {
         return Ok(None);
     };
     // Borrowed from the request; owned only when a refresh replaces it.
@@ -256,7 +260,7 @@ async fn extract(parts: &Parts) -> Result<Option<Session>, Response> {
             ..
         },
     ) = cookie
-        && Sessions::needs_refresh(&token)
+        && Sessions::needs_refresh(cookie.access_exp)
     {
         // Server-side refresh: the request goes on with the new token and the response
         // carries the rewritten cookie. Concurrent requests with the same cookie all get

@@ -6,8 +6,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::response::Response;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::request::Parts;
 #[cfg(feature = "auth")]
 use routekit_auth::AuthService;
@@ -15,7 +13,7 @@ use routekit_auth::Claims;
 #[cfg(feature = "supabase")]
 use routekit_auth::{SupabaseAuth, SupabaseError};
 
-use super::cookie::{request_host, signature_of};
+use super::cookie::{Tokens, decode_session, request_host, signature_of};
 use super::{Session, SessionConfig, SessionCookie};
 
 /// The sessions of one app: the verifier, the settings and the cache.
@@ -38,6 +36,10 @@ struct Inner {
     /// Keyed by the token's signature (short, unique per token); a hit also compares the
     /// whole token, so a forged payload under a copied signature never matches.
     cache: Mutex<Cache>,
+    /// Session cookies already decoded, by their whole value: a browser sends the same
+    /// cookie (a base64url JSON of the session, a few KiB) with every request until it is
+    /// refreshed, and decoding it was most of what the cookie path cost over a Bearer token.
+    cookies: Mutex<CookieCache>,
     /// Refreshes that failed, by the access token's signature, so that a cookie replayed
     /// with a dead refresh token costs the auth server one call, not one per request.
     failed_refreshes: Mutex<HashMap<Box<str>, Instant, foldhash::fast::RandomState>>,
@@ -58,6 +60,13 @@ struct Cached {
     /// The sooner of "recheck the store" and the token's expiry, so a hit reads one clock.
     fresh_until: Instant,
     generation: u64,
+}
+
+#[derive(Default)]
+struct CookieCache {
+    entries: HashMap<Box<str>, Tokens, foldhash::fast::RandomState>,
+    /// Roughly what the entries take.
+    bytes: usize,
 }
 
 /// Entries kept at most; the cache is emptied when it fills (verifying again is cheap).
@@ -260,8 +269,39 @@ impl Sessions {
             config,
             cookie_name,
             cache: Mutex::new(Cache::default()),
+            cookies: Mutex::new(CookieCache::default()),
             failed_refreshes: Mutex::new(HashMap::default()),
         }))
+    }
+
+    /// The tokens of a session cookie's value, decoded once per value: the map is keyed by the
+    /// whole value, so a hit is exactly the same cookie, and bounded like the session cache.
+    pub(super) fn decode_cookie(&self, value: &str) -> Option<Tokens> {
+        if let Some(tokens) = self
+            .0
+            .cookies
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entries
+            .get(value)
+        {
+            return Some(tokens.clone());
+        }
+        let tokens = decode_session(value)?;
+        let size =
+            value.len() + tokens.access.len() + tokens.refresh.as_ref().map_or(0, String::len) + 64;
+        let mut cookies = self.0.cookies.lock().unwrap_or_else(|e| e.into_inner());
+        if cookies.entries.len() >= CACHE_LIMIT || cookies.bytes + size > CACHE_BYTES {
+            *cookies = CookieCache::default();
+        }
+        if cookies
+            .entries
+            .insert(value.into(), tokens.clone())
+            .is_none()
+        {
+            cookies.bytes += size;
+        }
+        Some(tokens)
     }
 
     /// The session cookie's name for a request.
@@ -367,17 +407,8 @@ impl Sessions {
     /// here, without the signature check: the refresh itself is authenticated by the refresh
     /// token (MACed by the server), and whichever access token results is verified by
     /// `check`. Verifying here too would cost a signature check on every cookie request.
-    pub(super) fn needs_refresh(token: &str) -> bool {
-        #[derive(serde::Deserialize)]
-        struct Exp {
-            exp: i64,
-        }
-        let exp = token
-            .split('.')
-            .nth(1)
-            .and_then(|payload| URL_SAFE_NO_PAD.decode(payload).ok())
-            .and_then(|payload| serde_json::from_slice::<Exp>(&payload).ok());
-        exp.is_some_and(|Exp { exp }| exp - REFRESH_MARGIN_SECS <= unix_now())
+    pub(super) fn needs_refresh(exp: Option<i64>) -> bool {
+        exp.is_some_and(|exp| exp - REFRESH_MARGIN_SECS <= unix_now())
     }
 
     /// The answer to a request refused for `refusal` (see [`super::refusal`]).
