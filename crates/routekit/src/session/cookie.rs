@@ -8,6 +8,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::request::Parts;
 use http::{HeaderMap, header};
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use super::SessionScope;
 use crate::error::ApiError;
 
@@ -16,8 +19,9 @@ use crate::error::ApiError;
 pub(super) enum Credentials<'a> {
     /// `Authorization: Bearer <jwt>`, borrowed from the request.
     Bearer(&'a str),
-    /// The `@supabase/ssr` cookie.
-    Cookie(SessionCookie),
+    /// The `@supabase/ssr` cookie's tokens (the cookie itself is read again only to be
+    /// rewritten).
+    Cookie(Arc<Tokens>),
 }
 
 /// The signature part of a JWT (short, and unique per token), a cache key.
@@ -40,16 +44,60 @@ pub(super) fn request_host(parts: &Parts) -> &str {
 pub(super) fn credentials<'a>(
     headers: &'a HeaderMap,
     cookie_name: impl FnOnce() -> String,
-    decode: impl FnOnce(&str) -> Option<Tokens>,
+    decode: impl FnOnce(&str) -> Option<Arc<Tokens>>,
 ) -> Option<Credentials<'a>> {
     if let Some(token) = routekit_auth::bearer_token(headers) {
         return Some(Credentials::Bearer(token));
     }
-    let cookie = SessionCookie::read_with(headers, &cookie_name(), decode);
-    cookie
-        .access_token
-        .is_some()
-        .then_some(Credentials::Cookie(cookie))
+    let value = cookie_value(headers, &cookie_name(), |_| {})?;
+    decode(&value).map(Credentials::Cookie)
+}
+
+/// The value of the cookie named `name`: bare, else the chunks `.0`, `.1`, … up to the first
+/// gap, joined; `None` when empty or over [`MAX_COOKIE_BYTES`]. `part` sees the name of every
+/// part the request has, readable or not. One pass over the `Cookie` headers; at most 16
+/// chunks are kept.
+fn cookie_value<'a>(
+    headers: &'a HeaderMap,
+    name: &str,
+    mut part: impl FnMut(&str),
+) -> Option<Cow<'a, str>> {
+    let mut bare = None;
+    let mut chunks: [Option<&str>; MAX_CHUNKS] = [None; MAX_CHUNKS];
+    for pair in headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+    {
+        let Some((key, value)) = pair.split_once('=') else {
+            continue;
+        };
+        let (key, value) = (key.trim(), value.trim());
+        let Some(rest) = key.strip_prefix(name) else {
+            continue;
+        };
+        if rest.is_empty() {
+            // The first of duplicates wins, as browsers send the most specific first.
+            if bare.is_none() {
+                bare = Some(value);
+                part(key);
+            }
+        } else if let Some(index) = rest
+            .strip_prefix('.')
+            .and_then(|i| i.parse::<usize>().ok())
+            .filter(|i| *i < MAX_CHUNKS && rest.len() <= 3)
+            && chunks[index].is_none()
+        {
+            chunks[index] = Some(value);
+            part(key);
+        }
+    }
+    let value: Cow<'a, str> = match bare.filter(|v| !v.is_empty()) {
+        Some(value) => value.into(),
+        None => chunks.iter().map_while(|c| *c).collect::<String>().into(),
+    };
+    (!value.is_empty() && value.len() <= MAX_COOKIE_BYTES).then_some(value)
 }
 
 /// `@supabase/ssr` splits a long session into chunks of 3,180 bytes; a session with its user
@@ -91,8 +139,6 @@ pub struct SessionCookie {
     pub refresh_token: Option<String>,
     /// The names of its parts in the request (bare and chunks), readable or not.
     pub(super) present: Vec<String>,
-    /// The access token's `exp`, read once per cookie value.
-    pub(super) access_exp: Option<i64>,
 }
 
 impl SessionCookie {
@@ -107,74 +153,15 @@ impl SessionCookie {
     /// 16 chunks and 32 KiB are read, so a header of thousands of chunks costs no more than
     /// its length to skip.
     pub fn read(headers: &HeaderMap, name: &str) -> SessionCookie {
-        Self::read_with(headers, name, decode_session)
-    }
-
-    /// [`SessionCookie::read`] with another decoder of the cookie's value (the app's cache of
-    /// decoded cookies).
-    pub(super) fn read_with(
-        headers: &HeaderMap,
-        name: &str,
-        decode: impl FnOnce(&str) -> Option<Tokens>,
-    ) -> SessionCookie {
-        let mut bare = None;
-        let mut chunks: [Option<&str>; MAX_CHUNKS] = [None; MAX_CHUNKS];
         let mut present = Vec::new();
-        for pair in headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-        {
-            let Some((key, value)) = pair.split_once('=') else {
-                continue;
-            };
-            let (key, value) = (key.trim(), value.trim());
-            let Some(rest) = key.strip_prefix(name) else {
-                continue;
-            };
-            if rest.is_empty() {
-                // The first of duplicates wins, as browsers send the most specific first.
-                if bare.is_none() {
-                    bare = Some(value);
-                    present.push(key.to_owned());
-                }
-            } else if let Some(index) = rest
-                .strip_prefix('.')
-                .and_then(|i| i.parse::<usize>().ok())
-                .filter(|i| *i < MAX_CHUNKS && rest.len() <= 3)
-                && chunks[index].is_none()
-            {
-                chunks[index] = Some(value);
-                present.push(key.to_owned());
-            }
-        }
-        let mut cookie = SessionCookie {
+        let value = cookie_value(headers, name, |key| present.push(key.to_owned()));
+        let tokens = value.as_deref().and_then(decode_session);
+        SessionCookie {
             name: name.to_owned(),
-            access_token: None,
-            refresh_token: None,
+            access_token: tokens.as_ref().map(|t| t.access.clone()),
+            refresh_token: tokens.and_then(|t| t.refresh),
             present,
-            access_exp: None,
-        };
-        // The bare cookie, else the chunks `.0`, `.1`, … up to the first gap.
-        let value: std::borrow::Cow<'_, str> = match bare.filter(|v| !v.is_empty()) {
-            Some(value) => value.into(),
-            None => chunks.iter().map_while(|c| *c).collect::<String>().into(),
-        };
-        if value.is_empty() || value.len() > MAX_COOKIE_BYTES {
-            return cookie;
         }
-        if let Some(Tokens {
-            access,
-            refresh,
-            access_exp,
-        }) = decode(&value)
-        {
-            cookie.access_token = Some(access);
-            cookie.refresh_token = refresh;
-            cookie.access_exp = access_exp;
-        }
-        cookie
     }
 
     /// `Set-Cookie` values storing `session` (a token response) under this cookie's name,
@@ -290,9 +277,14 @@ mod tests {
     use crate::session::test_headers as headers;
 
     fn access_token(headers: &HeaderMap, name: &str) -> Option<String> {
-        credentials(headers, || name.to_owned(), decode_session).map(|c| match c {
+        credentials(
+            headers,
+            || name.to_owned(),
+            |v| decode_session(v).map(Arc::new),
+        )
+        .map(|c| match c {
             Credentials::Bearer(token) => token.to_owned(),
-            Credentials::Cookie(cookie) => cookie.access_token.unwrap(),
+            Credentials::Cookie(tokens) => tokens.access.clone(),
         })
     }
 

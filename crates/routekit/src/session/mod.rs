@@ -246,27 +246,25 @@ async fn extract(parts: &Parts) -> Result<Option<Session>, Response> {
     ) else {
         return Ok(None);
     };
-    // Borrowed from the request; owned only when a refresh replaces it.
+    // Borrowed from the request (or the cookie cache); owned only when a refresh replaces it.
     let (mut token, cookie) = match &credentials {
         Credentials::Bearer(token) => (std::borrow::Cow::Borrowed(*token), None),
-        Credentials::Cookie(cookie) => (
-            std::borrow::Cow::Borrowed(cookie.access_token.as_deref().unwrap_or_default()),
-            Some(cookie),
+        Credentials::Cookie(tokens) => (
+            std::borrow::Cow::Borrowed(tokens.access.as_str()),
+            Some(tokens),
         ),
     };
-    if let Some(
-        cookie @ SessionCookie {
-            refresh_token: Some(refresh_token),
-            ..
-        },
-    ) = cookie
-        && Sessions::needs_refresh(cookie.access_exp)
+    if let Some(tokens) = cookie
+        && let Some(refresh_token) = &tokens.refresh
+        && Sessions::needs_refresh(tokens.access_exp)
     {
         // Server-side refresh: the request goes on with the new token and the response
         // carries the rewritten cookie. Concurrent requests with the same cookie all get
         // the same new token (the auth server's reuse rule), so none burns the family.
         match sessions.refresh(&token, refresh_token).await {
             Ok((fresh, access_token)) => {
+                // Read in full now, for every part to overwrite or delete.
+                let cookie = SessionCookie::read(&parts.headers, &sessions.cookie_name(parts));
                 for set_cookie in cookie.replace(&fresh) {
                     scope.push(set_cookie);
                 }

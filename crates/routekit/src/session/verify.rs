@@ -64,7 +64,7 @@ struct Cached {
 
 #[derive(Default)]
 struct CookieCache {
-    entries: HashMap<Box<str>, Tokens, foldhash::fast::RandomState>,
+    entries: HashMap<Box<str>, Arc<Tokens>, foldhash::fast::RandomState>,
     /// Roughly what the entries take.
     bytes: usize,
 }
@@ -276,7 +276,7 @@ impl Sessions {
 
     /// The tokens of a session cookie's value, decoded once per value: the map is keyed by the
     /// whole value, so a hit is exactly the same cookie, and bounded like the session cache.
-    pub(super) fn decode_cookie(&self, value: &str) -> Option<Tokens> {
+    pub(super) fn decode_cookie(&self, value: &str) -> Option<Arc<Tokens>> {
         if let Some(tokens) = self
             .0
             .cookies
@@ -287,7 +287,7 @@ impl Sessions {
         {
             return Some(tokens.clone());
         }
-        let tokens = decode_session(value)?;
+        let tokens = Arc::new(decode_session(value)?);
         let size =
             value.len() + tokens.access.len() + tokens.refresh.as_ref().map_or(0, String::len) + 64;
         let mut cookies = self.0.cookies.lock().unwrap_or_else(|e| e.into_inner());
