@@ -155,11 +155,16 @@ impl SessionCookie {
     pub fn read(headers: &HeaderMap, name: &str) -> SessionCookie {
         let mut present = Vec::new();
         let value = cookie_value(headers, name, |key| present.push(key.to_owned()));
-        let tokens = value.as_deref().and_then(decode_session);
+        let (access_token, refresh_token) = match value.as_deref().and_then(decode_session) {
+            Some(Tokens {
+                access, refresh, ..
+            }) => (Some(access), refresh),
+            None => (None, None),
+        };
         SessionCookie {
             name: name.to_owned(),
-            access_token: tokens.as_ref().map(|t| t.access.clone()),
-            refresh_token: tokens.and_then(|t| t.refresh),
+            access_token,
+            refresh_token,
             present,
         }
     }
@@ -177,7 +182,7 @@ impl SessionCookie {
     pub fn delete(&self) -> Vec<String> {
         self.present
             .iter()
-            .map(|name| format!("{name}=; Path=/; SameSite=Lax; Max-Age=0"))
+            .map(|name| format!("{name}=; {DELETE_ATTRIBUTES}"))
             .collect()
     }
 }
@@ -247,6 +252,8 @@ impl<S: Send + Sync> FromRequestParts<S> for SessionCookie {
 const MAX_CHUNK: usize = 3180;
 /// `@supabase/ssr`'s cookie lifetime: 400 days.
 const COOKIE_ATTRIBUTES: &str = "Path=/; SameSite=Lax; Max-Age=34560000";
+/// What deletes a part of the cookie (sign-out, or a chunk the new value does not use).
+const DELETE_ATTRIBUTES: &str = "Path=/; SameSite=Lax; Max-Age=0";
 
 /// The cookies that store `session` under `name` as `@supabase/ssr` writes them, deleting
 /// chunks of the old value that the new one does not use.
@@ -265,7 +272,7 @@ fn session_cookies(name: &str, session: &serde_json::Value, present: &[String]) 
         }
     }
     for stale in present.iter().filter(|p| !written.contains(p)) {
-        cookies.push(format!("{stale}=; Path=/; SameSite=Lax; Max-Age=0"));
+        cookies.push(format!("{stale}=; {DELETE_ATTRIBUTES}"));
     }
     cookies
 }

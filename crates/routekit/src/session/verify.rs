@@ -35,21 +35,49 @@ struct Inner {
     cookie_name: Option<String>,
     /// Keyed by the token's signature (short, unique per token); a hit also compares the
     /// whole token, so a forged payload under a copied signature never matches.
-    cache: Mutex<Cache>,
+    cache: Mutex<Bounded<Cached>>,
     /// Session cookies already decoded, by their whole value: a browser sends the same
     /// cookie (a base64url JSON of the session, a few KiB) with every request until it is
     /// refreshed, and decoding it was most of what the cookie path cost over a Bearer token.
-    cookies: Mutex<CookieCache>,
+    cookies: Mutex<Bounded<Arc<Tokens>>>,
     /// Refreshes that failed, by the access token's signature, so that a cookie replayed
     /// with a dead refresh token costs the auth server one call, not one per request.
     failed_refreshes: Mutex<HashMap<Box<str>, Instant, foldhash::fast::RandomState>>,
 }
 
-#[derive(Default)]
-struct Cache {
-    entries: HashMap<Box<str>, Cached, foldhash::fast::RandomState>,
-    /// Roughly what the entries take, so that a few huge tokens cannot fill memory.
+/// A cache bounded by entries ([`CACHE_LIMIT`]) and by roughly what they take
+/// ([`CACHE_BYTES`]), so that a few huge keys cannot fill memory; emptied when either bound
+/// would be passed (what it holds is cheap to compute again).
+struct Bounded<V> {
+    /// Each value with the size it was counted at.
+    entries: HashMap<Box<str>, (V, usize), foldhash::fast::RandomState>,
     bytes: usize,
+}
+
+impl<V> Default for Bounded<V> {
+    fn default() -> Self {
+        Bounded {
+            entries: HashMap::default(),
+            bytes: 0,
+        }
+    }
+}
+
+impl<V> Bounded<V> {
+    fn get(&self, key: &str) -> Option<&V> {
+        self.entries.get(key).map(|(value, _)| value)
+    }
+
+    /// Keeps `value` under `key`, counted as `size` bytes.
+    fn insert(&mut self, key: &str, value: V, size: usize) {
+        if self.entries.len() >= CACHE_LIMIT || self.bytes + size > CACHE_BYTES {
+            *self = Bounded::default();
+        }
+        if let Some((_, old)) = self.entries.insert(key.into(), (value, size)) {
+            self.bytes = self.bytes.saturating_sub(old);
+        }
+        self.bytes += size;
+    }
 }
 
 struct Cached {
@@ -60,13 +88,6 @@ struct Cached {
     /// The sooner of "recheck the store" and the token's expiry, so a hit reads one clock.
     fresh_until: Instant,
     generation: u64,
-}
-
-#[derive(Default)]
-struct CookieCache {
-    entries: HashMap<Box<str>, Arc<Tokens>, foldhash::fast::RandomState>,
-    /// Roughly what the entries take.
-    bytes: usize,
 }
 
 /// Entries kept at most; the cache is emptied when it fills (verifying again is cheap).
@@ -268,8 +289,8 @@ impl Sessions {
             backend,
             config,
             cookie_name,
-            cache: Mutex::new(Cache::default()),
-            cookies: Mutex::new(CookieCache::default()),
+            cache: Mutex::new(Bounded::default()),
+            cookies: Mutex::new(Bounded::default()),
             failed_refreshes: Mutex::new(HashMap::default()),
         }))
     }
@@ -282,7 +303,6 @@ impl Sessions {
             .cookies
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .entries
             .get(value)
         {
             return Some(tokens.clone());
@@ -290,17 +310,11 @@ impl Sessions {
         let tokens = Arc::new(decode_session(value)?);
         let size =
             value.len() + tokens.access.len() + tokens.refresh.as_ref().map_or(0, String::len) + 64;
-        let mut cookies = self.0.cookies.lock().unwrap_or_else(|e| e.into_inner());
-        if cookies.entries.len() >= CACHE_LIMIT || cookies.bytes + size > CACHE_BYTES {
-            *cookies = CookieCache::default();
-        }
-        if cookies
-            .entries
-            .insert(value.into(), tokens.clone())
-            .is_none()
-        {
-            cookies.bytes += size;
-        }
+        self.0
+            .cookies
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(value, tokens.clone(), size);
         Some(tokens)
     }
 
@@ -363,7 +377,6 @@ impl Sessions {
             .cache
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .entries
             .get(key)
             .filter(|c| c.generation == generation && now < c.fresh_until && *c.token == *token)
             .map(|c| (c.session.clone(), c.requires_mfa));
@@ -384,16 +397,11 @@ impl Sessions {
                 };
                 // The token twice (key and value) and its claims, decoded: about its size, again.
                 let size = token.len() * 3 + std::mem::size_of::<Cached>();
-                let mut cache = inner.cache.lock().unwrap_or_else(|e| e.into_inner());
-                if cache.entries.len() >= CACHE_LIMIT || cache.bytes + size > CACHE_BYTES {
-                    cache.entries.clear();
-                    cache.bytes = 0;
-                }
-                if let Some(old) = cache.entries.insert(key.into(), entry) {
-                    let old_size = old.token.len() * 3 + std::mem::size_of::<Cached>();
-                    cache.bytes = cache.bytes.saturating_sub(old_size);
-                }
-                cache.bytes += size;
+                inner
+                    .cache
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(key, entry, size);
                 (session, requires_mfa)
             }
         };
