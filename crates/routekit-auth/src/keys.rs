@@ -74,8 +74,7 @@ impl std::fmt::Debug for Keys {
 
 fn random_signing_key() -> Result<SigningKey, AuthError> {
     loop {
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(|e| AuthError::internal(e.to_string()))?;
+        let bytes = crate::random_bytes::<32>()?;
         // A random 256-bit string is a valid scalar except with probability ~2^-32.
         if let Ok(key) = SigningKey::from_bytes(&bytes.into()) {
             return Ok(key);

@@ -76,8 +76,7 @@ fn argon2() -> Argon2<'static> {
 /// `$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>` for an already normalised password, in
 /// `memory` (at least [`M_COST`] blocks).
 fn hash(password: &str, memory: &mut [Block]) -> Result<String, AuthError> {
-    let mut salt = [0u8; SALT_LEN];
-    getrandom::fill(&mut salt).map_err(|e| AuthError::internal(e.to_string()))?;
+    let salt = crate::random_bytes::<SALT_LEN>()?;
     let mut out = [0u8; HASH_LEN];
     argon2()
         .hash_password_into_with_memory(password.as_bytes(), &salt, &mut out, memory)
@@ -98,8 +97,7 @@ fn phc(salt: &[u8], out: &[u8]) -> String {
 /// random bytes rather than a hash of anything, so making it costs no argon2 run (and no
 /// 19 MiB of memory at start-up); matching it would take a 256-bit preimage.
 pub(crate) fn decoy() -> Result<String, AuthError> {
-    let mut bytes = [0u8; SALT_LEN + HASH_LEN];
-    getrandom::fill(&mut bytes).map_err(|e| AuthError::internal(e.to_string()))?;
+    let bytes = crate::random_bytes::<{ SALT_LEN + HASH_LEN }>()?;
     let (salt, out) = bytes.split_at(SALT_LEN);
     Ok(phc(salt, out))
 }

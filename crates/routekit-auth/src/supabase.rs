@@ -353,9 +353,10 @@ impl SupabaseAuth {
     ) -> Result<AssuranceLevel, SupabaseError> {
         let user = self.user(access_token).await?;
         if user["id"].as_str() != Some(claims.sub.as_str()) {
+            let refusal = crate::ErrorCode::TokenUserNotFound;
             return Err(SupabaseError::Refused {
-                status: 403,
-                code: "user_not_found".to_owned(),
+                status: refusal.status().as_u16(),
+                code: refusal.as_str().to_owned(),
             });
         }
         let verified = user["factors"].as_array().is_some_and(|factors| {
