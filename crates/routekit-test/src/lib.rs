@@ -13,10 +13,42 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::extract::Request;
 use axum::response::Response;
 use tokio::sync::oneshot;
+
+/// Counts a handler's calls, shared between the test and the handler: every refusal a test
+/// makes must leave the count where it was.
+///
+/// ```
+/// let calls = routekit_test::Calls::default();
+/// let handler = {
+///     let calls = calls.clone();
+///     move || {
+///         calls.hit();
+///         async { "ran" }
+///     }
+/// };
+/// # let _ = handler();
+/// assert_eq!(calls.get(), 1);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Calls(Arc<AtomicUsize>);
+
+impl Calls {
+    /// How many calls so far.
+    pub fn get(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// Counts one call.
+    pub fn hit(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
 
 /// A server running on a random loopback port for the duration of a test. Dropping it stops
 /// the server (gracefully).

@@ -6,6 +6,8 @@ use std::fmt;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 
+use crate::field::FieldError;
+
 /// An error answered as `{"error":{"code":"…","message":"…"}}` with its status.
 ///
 /// Handlers return `Result<_, ApiError>` (or [`ApiResult`]). Any `std::error::Error` converts
@@ -33,6 +35,7 @@ pub struct ApiError {
     message: Cow<'static, str>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
     retry_after: Option<u64>,
+    fields: Box<[FieldError]>,
 }
 
 /// `Result<T, ApiError>`, the usual handler return type.
@@ -51,7 +54,42 @@ impl ApiError {
             message: message.into(),
             source: None,
             retry_after: None,
+            fields: Box::default(),
         }
+    }
+
+    /// 422 `validation_failed`, listing every failing field in `error.fields`. The message
+    /// names the field when there is one, and counts them when there are several.
+    ///
+    /// ```
+    /// use routekit::{ApiError, FieldError};
+    ///
+    /// let e = ApiError::validation(vec![
+    ///     FieldError::new("email", "email", "must be an e-mail address"),
+    ///     FieldError::new("items[0].qty", "range", "must be at least 1"),
+    /// ]);
+    /// assert_eq!(e.message(), "2 fields are not valid");
+    /// assert_eq!(e.fields().len(), 2);
+    /// ```
+    pub fn validation(fields: Vec<FieldError>) -> Self {
+        let message: Cow<'static, str> = match fields.as_slice() {
+            [] => "the input is not valid".into(),
+            [one] if one.path().is_empty() => format!("the input {}", one.message()).into(),
+            [one] => format!("`{}`: {}", one.path(), one.message()).into(),
+            many => format!("{} fields are not valid", many.len()).into(),
+        };
+        let mut e = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            message,
+        );
+        e.fields = fields.into();
+        e
+    }
+
+    /// The failing fields of a `validation_failed` error; empty for any other.
+    pub fn fields(&self) -> &[FieldError] {
+        &self.fields
     }
 
     /// Adds `Retry-After: <seconds>` to the response (for 429 and 503).
@@ -164,7 +202,7 @@ impl ApiError {
         &self.message
     }
 
-    /// The JSON body of this error.
+    /// The JSON body of this error; `fields` only when there are some.
     ///
     /// ```
     /// let e = routekit::ApiError::not_found("no such page");
@@ -179,11 +217,14 @@ impl ApiError {
         struct Inner<'a> {
             code: &'a str,
             message: &'a str,
+            #[serde(skip_serializing_if = "<[_]>::is_empty")]
+            fields: &'a [FieldError],
         }
         let body = Body {
             error: Inner {
                 code: &self.code,
                 message: &self.message,
+                fields: &self.fields,
             },
         };
         serde_json::to_string(&body).expect("strings always serialize")
@@ -197,6 +238,7 @@ impl fmt::Debug for ApiError {
             .field("code", &self.code)
             .field("message", &self.message)
             .field("source", &self.source)
+            .field("fields", &self.fields)
             .finish()
     }
 }
@@ -215,7 +257,8 @@ impl fmt::Display for ApiError {
 
 /// `?` on any error: a 500 whose source is logged, except an auth service error, which keeps
 /// its status, code and `Retry-After` ([`ApiError::from_auth`]): a handler calling the auth
-/// service during a database outage answers 503, not 500.
+/// service during a database outage answers 503, not 500; and `validator`'s
+/// `ValidationErrors` (feature `validate`), which is the client's 422 `validation_failed`.
 impl<E> From<E> for ApiError
 where
     E: std::error::Error + Send + Sync + 'static,
@@ -226,6 +269,11 @@ where
         #[cfg(feature = "sessions")]
         let boxed = match boxed.downcast::<routekit_auth::AuthError>() {
             Ok(auth) => return ApiError::from_auth(*auth),
+            Err(other) => other,
+        };
+        #[cfg(feature = "validate")]
+        let boxed = match boxed.downcast::<validator::ValidationErrors>() {
+            Ok(errors) => return crate::valid::errors(&errors),
             Err(other) => other,
         };
         ApiError::internal(boxed)

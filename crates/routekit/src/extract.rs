@@ -71,7 +71,9 @@ async fn check_params<S: Send + Sync>(parts: &mut Parts, state: &S) -> Result<()
     Ok(())
 }
 
-/// The query string, deserialized; 400 `invalid_query` when it does not fit.
+/// The query string, deserialized; 422 `validation_failed` when it does not fit, naming the
+/// field in `error.fields` as a body's would be. With `Valid<Query<T>>` the type's
+/// `validator` rules run too.
 ///
 /// ```
 /// use routekit::{Json, Query};
@@ -99,9 +101,7 @@ where
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(de)
             .map(Query)
-            .map_err(|e| {
-                ApiError::bad_request("invalid_query", format!("invalid query string: {e}"))
-            })
+            .map_err(|e| crate::field::invalid(&e))
     }
 }
 

@@ -11,8 +11,9 @@ use crate::json::{body_rejection, content_type, unsupported_media_type};
 ///
 /// Client mistakes get JSON errors the handler never sees: wrong `Content-Type` → 415
 /// `unsupported_media_type`; body over the limit → 413 `payload_too_large`; a missing or
-/// mistyped field → 422 `invalid_body`, naming the field. Fields the type does not name (such
-/// as `csrf_token`) are ignored.
+/// mistyped field → 422 `validation_failed`, naming the field in `error.fields` without
+/// repeating its value. Fields the type does not name (such as `csrf_token`) are ignored.
+/// With `Valid<Form<T>>` the type's `validator` rules run too.
 ///
 /// ```
 /// use routekit::{Form, Redirect};
@@ -37,20 +38,14 @@ impl<T: DeserializeOwned> Form<T> {
     /// struct Entry { n: u8 }
     /// assert_eq!(routekit::Form::<Entry>::from_bytes(b"n=7&x=1").unwrap().0.n, 7);
     /// let err = routekit::Form::<Entry>::from_bytes(b"n=seven").unwrap_err();
-    /// assert_eq!(err.code(), "invalid_body");
+    /// assert_eq!(err.code(), "validation_failed");
+    /// assert_eq!(err.fields()[0].path(), "n");
     /// ```
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ApiError> {
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(bytes));
-        serde_path_to_error::deserialize(de).map(Form).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            let message = if path == "." {
-                inner.to_string()
-            } else {
-                format!("{path}: {inner}")
-            };
-            ApiError::unprocessable("invalid_body", message)
-        })
+        serde_path_to_error::deserialize(de)
+            .map(Form)
+            .map_err(|e| crate::field::invalid(&e))
     }
 }
 

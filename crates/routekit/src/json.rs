@@ -14,7 +14,9 @@ use crate::error::ApiError;
 /// As an extractor it answers client mistakes itself, with JSON errors the handler never sees:
 /// wrong `Content-Type` → 415 `unsupported_media_type`; body over the limit → 413
 /// `payload_too_large`; syntax error (or nesting deeper than 128) → 400 `invalid_json`; valid
-/// JSON of the wrong shape → 422 `invalid_body`, naming the field. `; charset=utf-8` and
+/// JSON of the wrong shape → 422 `validation_failed`, naming the field in `error.fields`
+/// without repeating its value (see [`FieldError`](crate::FieldError)); with
+/// `Valid<Json<T>>` the type's `validator` rules run too. `; charset=utf-8` and
 /// `application/*+json` types are accepted.
 ///
 /// ```
@@ -41,7 +43,8 @@ impl<T: DeserializeOwned> Json<T> {
     /// let err = routekit::Json::<Vec<u8>>::from_bytes(b"[1,").unwrap_err();
     /// assert_eq!(err.code(), "invalid_json");
     /// let err = routekit::Json::<Vec<u8>>::from_bytes(b"[\"a\"]").unwrap_err();
-    /// assert_eq!(err.code(), "invalid_body");
+    /// assert_eq!(err.code(), "validation_failed");
+    /// assert_eq!(err.fields()[0].path(), "[0]");
     /// // A syntax error is 400 even where the type is wrong before it.
     /// let err = routekit::Json::<Vec<u8>>::from_bytes(b"[\"a\",]").unwrap_err();
     /// assert_eq!(err.code(), "invalid_json");
@@ -54,32 +57,17 @@ impl<T: DeserializeOwned> Json<T> {
         }
         let mut de = serde_json::Deserializer::from_slice(bytes);
         let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
             // serde stops at the first problem, which for a typed target may be a type
-            // mismatch before a syntax error further on. Only a body that is valid JSON as a
-            // whole is "the wrong shape"; this second parse runs on the error path alone.
-            let well_formed = serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok();
-            if inner.is_data() && well_formed {
-                let message = if path == "." {
-                    inner.to_string()
-                } else {
-                    format!("{path}: {inner}")
-                };
-                ApiError::unprocessable("invalid_body", message)
-            } else {
-                ApiError::bad_request(
-                    "invalid_json",
-                    format!("request body is not valid JSON: {inner}"),
-                )
+            // mismatch before a syntax error further on (and serde_json reports some
+            // mismatches, a number for an enum, as syntax). Only a body that is valid JSON as
+            // a whole is "the wrong shape"; this second parse runs on the error path alone, and
+            // its error (serde_json's syntax messages never quote the input) is the one shown.
+            match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+                Ok(_) => crate::field::invalid(&e),
+                Err(syntax) => invalid_json(&syntax),
             }
         })?;
-        de.end().map_err(|e| {
-            ApiError::bad_request(
-                "invalid_json",
-                format!("request body is not valid JSON: {e}"),
-            )
-        })?;
+        de.end().map_err(|e| invalid_json(&e))?;
         Ok(Json(value))
     }
 }
@@ -100,6 +88,14 @@ where
             .map_err(body_rejection)?;
         Self::from_bytes(&bytes)
     }
+}
+
+/// 400 `invalid_json`, with serde_json's syntax message (which never quotes the input).
+fn invalid_json(error: &serde_json::Error) -> ApiError {
+    ApiError::bad_request(
+        "invalid_json",
+        format!("request body is not valid JSON: {error}"),
+    )
 }
 
 /// Maps a failure to read the body: over the limit is 413, anything else (a client that hung

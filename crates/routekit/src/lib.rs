@@ -30,7 +30,8 @@
 //! Every error is JSON, `{"error":{"code":"…","message":"…"}}`, with a stable `code`: see
 //! [`ApiError`].
 //!
-//! Features: `auth` (default) brings `Session`, `SessionCookie`, `AuthApi` and the embedded
+//! Features: `validate` (default) brings [`Valid`], input checked by `validator` rules with
+//! every failing field answered at once; `auth` (default) brings `Session`, `SessionCookie`, `AuthApi` and the embedded
 //! auth server (`App::sessions(AuthService)`, `App::auth_api`, SQLite); `postgres` lets it use
 //! PostgreSQL; `supabase` adds `App::sessions(SupabaseAuth)`, sessions from a hosted project
 //! (alone, without `auth`, it compiles no store). With `default-features = false`, routekit
@@ -41,6 +42,7 @@ mod context;
 mod edge;
 mod error;
 mod extract;
+mod field;
 mod form;
 mod json;
 mod redirect;
@@ -49,11 +51,14 @@ mod route;
 mod serve;
 #[cfg(feature = "sessions")]
 mod session;
+#[cfg(feature = "validate")]
+mod valid;
 
 pub use app::{App, AppConfig, AppConfigError, AppService, CSRF_VAR, DEFAULT_BODY_LIMIT};
 pub use edge::{Edge, EdgeFuture, REQUEST_ID_HEADER, RequestId};
 pub use error::{ApiError, ApiResult};
 pub use extract::{Path, Query, Segments};
+pub use field::FieldError;
 pub use form::Form;
 pub use json::Json;
 pub use redirect::{Redirect, is_local_path};
@@ -63,6 +68,14 @@ pub use serve::{bind_address, init_logging, serve_with_shutdown, shutdown_signal
 pub use session::AuthApi;
 #[cfg(feature = "sessions")]
 pub use session::{Session, SessionConfig, SessionCookie, SessionData, SessionSource};
+#[cfg(feature = "validate")]
+pub use valid::{Valid, validate};
+
+/// The [`validator`](https://docs.rs/validator) crate (feature `validate`, with its derive),
+/// whose rules [`Valid`] runs. Derive through it with `#[validate(crate =
+/// "routekit::validator")]`, or depend on `validator` 0.21 yourself.
+#[cfg(feature = "validate")]
+pub use validator;
 
 /// CSRF protection ([`routekit_csrf`]): on by default in every [`App`]. Handlers take
 /// [`CsrfToken`] to put the token into forms; see [`App::csrf`] to switch it off.

@@ -1,16 +1,22 @@
-//! Input checks shared by route files, answering 422 with a stable code.
+//! Rules the `validator` derive does not have, shared by route files.
 
-use routekit::ApiError;
+use validator::ValidationError;
 
-/// A display name: trimmed, 1 to 100 characters.
-pub(crate) fn name(field: &str, value: &str) -> Result<String, ApiError> {
-    let trimmed = value.trim();
-    let len = trimmed.chars().count();
-    if len == 0 || len > 100 {
-        return Err(ApiError::unprocessable(
-            "validation_failed",
-            format!("{field}: must be 1 to 100 characters"),
-        ));
+/// Not empty once trimmed: a name of spaces is no name. Code `blank`.
+pub(crate) fn not_blank(value: &str) -> Result<(), ValidationError> {
+    if value.trim().is_empty() {
+        return Err(ValidationError::new("blank").with_message("must not be blank".into()));
     }
-    Ok(trimmed.to_owned())
+    Ok(())
+}
+
+/// Each tag is 1 to 100 characters once trimmed. Code `tag`.
+pub(crate) fn tags(tags: &[String]) -> Result<(), ValidationError> {
+    let fits = |t: &String| (1..=100).contains(&t.trim().chars().count());
+    if !tags.iter().all(fits) {
+        return Err(
+            ValidationError::new("tag").with_message("each tag must be 1 to 100 characters".into())
+        );
+    }
+    Ok(())
 }

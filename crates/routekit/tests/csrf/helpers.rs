@@ -1,9 +1,6 @@
 //! A routekit app whose handlers count their calls, served for real, and browsers with their
 //! own cookie jars.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use routekit::axum::Router;
 use routekit::axum::body::Bytes;
 use routekit::axum::response::Html;
@@ -12,19 +9,7 @@ use routekit::{App, CsrfToken, Route, RouteTable};
 use routekit_test::TestServer;
 use serde_json::Value;
 
-/// Counts handler calls: a rejected request must leave it unchanged.
-#[derive(Clone, Default)]
-pub(crate) struct Calls(Arc<AtomicUsize>);
-
-impl Calls {
-    pub(crate) fn get(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-
-    fn hit(&self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
+pub(crate) use routekit_test::Calls;
 
 /// The test app:
 /// - `/submit`: GET, POST, PUT, PATCH, DELETE, each counting and echoing the body;

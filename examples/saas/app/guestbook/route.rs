@@ -6,8 +6,9 @@
 mod store;
 
 use routekit::axum::response::Html;
-use routekit::{ApiError, ApiResult, CsrfToken, Form, Redirect};
+use routekit::{CsrfToken, Form, Redirect, Valid};
 use serde::Deserialize;
+use validator::Validate;
 
 use crate::html::escape;
 
@@ -24,21 +25,15 @@ pub async fn GET(token: CsrfToken) -> Html<String> {
     )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Validate)]
 pub struct NewEntry {
+    #[validate(length(max = 280), custom(function = "crate::validate::not_blank"))]
     message: String,
 }
 
 /// The form posts here; after storing the entry the browser is sent back to the page (303,
 /// so a reload does not post twice).
-pub async fn POST(Form(entry): Form<NewEntry>) -> ApiResult<Redirect> {
-    let message = entry.message.trim();
-    if message.is_empty() || message.chars().count() > 280 {
-        return Err(ApiError::unprocessable(
-            "validation_failed",
-            "message: must be 1 to 280 characters",
-        ));
-    }
-    store::add(message.to_owned());
-    Ok(Redirect::see_other("/guestbook"))
+pub async fn POST(Valid(Form(entry)): Valid<Form<NewEntry>>) -> Redirect {
+    store::add(entry.message.trim().to_owned());
+    Redirect::see_other("/guestbook")
 }

@@ -85,7 +85,7 @@ async fn the_guestbook_validates_its_form() {
         .send()
         .await
         .unwrap();
-    assert_error(res, 422, "invalid_body").await;
+    assert_error(res, 422, "validation_failed").await;
 }
 
 #[tokio::test]

@@ -76,7 +76,7 @@ async fn wrong_shape_is_422_naming_the_field() {
     ];
     for body in cases {
         let res = server.post("/api/items").json(&body).send().await.unwrap();
-        assert_error(res, 422, "invalid_body").await;
+        assert_error(res, 422, "validation_failed").await;
     }
     let res = server
         .post("/api/items")
@@ -86,11 +86,9 @@ async fn wrong_shape_is_422_naming_the_field() {
         .unwrap();
     assert_eq!(res.status(), 422);
     let body: serde_json::Value = res.json().await.unwrap();
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("quantity"),
+    assert_eq!(
+        body["error"]["fields"],
+        json!([{ "path": "quantity", "code": "invalid_type", "message": "expected u32" }]),
         "{body}"
     );
 }
@@ -98,14 +96,31 @@ async fn wrong_shape_is_422_naming_the_field() {
 #[tokio::test]
 async fn failed_validation_is_422_validation_failed() {
     let server = spawn().await;
-    for body in [
-        json!({ "name": "  ", "quantity": 1 }),
-        json!({ "name": "x", "quantity": 0 }),
-        json!({ "name": "x", "quantity": 1, "tags": [""] }),
+    for (body, path, code) in [
+        (json!({ "name": "  ", "quantity": 1 }), "name", "blank"),
+        (json!({ "name": "x", "quantity": 0 }), "quantity", "range"),
+        (
+            json!({ "name": "x", "quantity": 1, "tags": [""] }),
+            "tags",
+            "tag",
+        ),
     ] {
         let res = server.post("/api/items").json(&body).send().await.unwrap();
-        assert_error(res, 422, "validation_failed").await;
+        assert_eq!(res.status(), 422);
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "validation_failed");
+        assert_eq!(body["error"]["fields"][0]["path"], path, "{body}");
+        assert_eq!(body["error"]["fields"][0]["code"], code, "{body}");
     }
+    // Every failing rule at once.
+    let body = json!({ "name": "", "quantity": 5000, "tags": vec!["x"; 11] });
+    let res = server.post("/api/items").json(&body).send().await.unwrap();
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(
+        body["error"]["fields"].as_array().map(Vec::len),
+        Some(3),
+        "{body}"
+    );
 }
 
 #[tokio::test]

@@ -1,15 +1,19 @@
 //! The item shape, a module next to its route file.
 
-use routekit::ApiError;
 use serde::{Deserialize, Serialize};
+use validator::Validate;
 
-/// The request body: unknown fields are refused so typos do not pass silently.
-#[derive(Deserialize)]
+/// The request body: unknown fields are refused so typos do not pass silently, and every
+/// rule that fails is answered at once (422 `validation_failed` with `error.fields`).
+#[derive(Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct NewItem {
+    #[validate(length(max = 100), custom(function = "crate::validate::not_blank"))]
     name: String,
+    #[validate(range(min = 1, max = 1000))]
     quantity: u32,
     #[serde(default)]
+    #[validate(length(max = 10), custom(function = "crate::validate::tags"))]
     tags: Vec<String>,
 }
 
@@ -21,21 +25,13 @@ pub struct Item {
     tags: Vec<String>,
 }
 
-impl NewItem {
-    /// Checks the values the types cannot express.
-    pub fn validate(self) -> Result<Item, ApiError> {
-        let name = crate::validate::name("name", &self.name)?;
-        if !(1..=1000).contains(&self.quantity) {
-            return Err(ApiError::unprocessable("validation_failed", "quantity: must be 1 to 1000"));
+impl From<NewItem> for Item {
+    /// A valid item, trimmed.
+    fn from(new: NewItem) -> Item {
+        Item {
+            name: new.name.trim().to_owned(),
+            quantity: new.quantity,
+            tags: new.tags.iter().map(|t| t.trim().to_owned()).collect(),
         }
-        if self.tags.len() > 10 {
-            return Err(ApiError::unprocessable("validation_failed", "tags: at most 10"));
-        }
-        let tags = self
-            .tags
-            .iter()
-            .map(|t| crate::validate::name("tags", t))
-            .collect::<Result<_, _>>()?;
-        Ok(Item { name, quantity: self.quantity, tags })
     }
 }

@@ -1,17 +1,18 @@
 //! `POST /api/notes`: a protected mutation: a session, a CSRF token and a valid JSON body.
 
 use routekit::http::StatusCode;
-use routekit::{ApiResult, Json, Session};
+use routekit::{Json, Session, Valid};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use validator::Validate;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct NewNote {
+    #[validate(length(max = 100), custom(function = "crate::validate::not_blank"))]
     text: String,
 }
 
-pub async fn POST(session: Session, Json(note): Json<NewNote>) -> ApiResult<(StatusCode, Json<Value>)> {
-    let text = crate::validate::name("text", &note.text)?;
-    Ok((StatusCode::CREATED, Json(json!({ "owner": session.user_id, "text": text }))))
+pub async fn POST(session: Session, Valid(Json(note)): Valid<Json<NewNote>>) -> (StatusCode, Json<Value>) {
+    (StatusCode::CREATED, Json(json!({ "owner": session.user_id, "text": note.text.trim() })))
 }

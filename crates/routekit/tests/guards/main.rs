@@ -1,0 +1,5 @@
+//! Route guards against a real server: the passing case and every refusal, with the
+//! handler's call count unchanged on each refusal.
+
+#[cfg(feature = "validate")]
+mod validation;
