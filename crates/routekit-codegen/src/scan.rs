@@ -80,10 +80,17 @@ pub enum Setting {
     /// `pub const AUTH: routekit::Auth = routekit::Auth::Required;` — every handler of the
     /// file needs a session.
     Auth,
+    /// `pub const CAPTCHA: bool = true;` — the route's mutations need a captcha token.
+    Captcha,
 }
 
 impl Setting {
-    const ALL: [Setting; 3] = [Setting::BodyLimit, Setting::Csrf, Setting::Auth];
+    const ALL: [Setting; 4] = [
+        Setting::BodyLimit,
+        Setting::Csrf,
+        Setting::Auth,
+        Setting::Captcha,
+    ];
 
     /// The constant's name in `route.rs`.
     pub fn const_name(self) -> &'static str {
@@ -91,6 +98,7 @@ impl Setting {
             Setting::BodyLimit => "BODY_LIMIT",
             Setting::Csrf => "CSRF",
             Setting::Auth => "AUTH",
+            Setting::Captcha => "CAPTCHA",
         }
     }
 
@@ -100,6 +108,7 @@ impl Setting {
             Setting::BodyLimit => "body_limit",
             Setting::Csrf => "csrf",
             Setting::Auth => "auth",
+            Setting::Captcha => "captcha",
         }
     }
 }

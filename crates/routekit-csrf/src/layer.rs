@@ -19,8 +19,10 @@ use crate::context::CsrfContext;
 use crate::error::{CsrfError, json_error};
 use crate::html;
 use crate::origin::{self, CookieSpec};
-use crate::source::{self, Found};
+use crate::source::{self, FIELD_NAME, Found, HEADER_NAME};
 use crate::token::CsrfSecret;
+
+static CSRF_HEADER: http::HeaderName = http::HeaderName::from_static(HEADER_NAME);
 
 /// HTML pages larger than this are served without the meta tag rather than buffered.
 const MAX_HTML_BYTES: u64 = 8 * 1024 * 1024;
@@ -234,7 +236,7 @@ where
                 );
                 return ResponseFuture::ready(res);
             }
-            match source::header_token(headers) {
+            match source::header_token(headers, &CSRF_HEADER) {
                 Found::One(token) => {
                     if let Err(e) = verify(secret.as_ref(), token) {
                         let res = refuse(log, req.method(), req.uri(), e, "header token");
@@ -288,7 +290,7 @@ where
         Ok(buffered) => buffered,
         Err(res) => return Ok(res),
     };
-    let checked = match source::body_token(&kind, &bytes).await {
+    let checked = match source::body_token(&kind, &bytes, FIELD_NAME).await {
         Found::One(token) => verify(secret.as_ref(), &token),
         Found::None => Err(CsrfError::TokenMissing),
         Found::Ambiguous => Err(CsrfError::TokenInvalid),

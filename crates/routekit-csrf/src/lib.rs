@@ -46,5 +46,5 @@ pub use config::{COOKIE_MODE_VAR, CookieMode, CsrfConfig, CsrfConfigError, TRUST
 pub use context::{CsrfToken, TOKEN_PATH, rotate_secret, token_endpoint};
 pub use error::CsrfError;
 pub use layer::{Csrf, CsrfLayer, ResponseFuture};
-pub use source::{FIELD_NAME, HEADER_NAME};
+pub use source::{FIELD_NAME, Found, HEADER_NAME, TokenPlace};
 pub use token::CsrfSecret;

@@ -52,6 +52,9 @@ pub struct App {
     /// The embedded auth API to mount at `/auth/v1`, set by `auth_api`.
     #[cfg(feature = "auth")]
     auth_api: Option<routekit_auth::AuthService>,
+    /// The verifier for routes with `CAPTCHA = true`, set by `captcha`.
+    #[cfg(feature = "captcha")]
+    captcha: Option<routekit_captcha::Captcha>,
 }
 
 type Step = Box<dyn FnOnce(Router, Option<&CsrfLayer>) -> Router + Send>;
@@ -184,7 +187,30 @@ impl App {
             session_config: crate::SessionConfig::default(),
             #[cfg(feature = "auth")]
             auth_api: None,
+            #[cfg(feature = "captcha")]
+            captcha: None,
         }
+    }
+
+    /// The captcha verifier for routes that declare `pub const CAPTCHA: bool = true;` (or
+    /// [`Route::captcha`]): their mutations need a token the provider accepts, from
+    /// `x-captcha-token` or a `captcha_token` form or JSON field. A route that asks for a
+    /// captcha in an app without one does not start ([`App::check`]).
+    ///
+    /// ```no_run
+    /// use routekit::captcha::{Captcha, CaptchaConfig};
+    ///
+    /// # fn f(routes: routekit::RouteTable) -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut app = routekit::App::from_env(routes)?;
+    /// if let Some(config) = CaptchaConfig::from_env()? {
+    ///     app = app.captcha(Captcha::new(config)?);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "captcha")]
+    pub fn captcha(mut self, captcha: routekit_captcha::Captcha) -> Self {
+        self.captcha = Some(captcha);
+        self
     }
 
     /// Switches CSRF protection on (keeping the settings it has, else the defaults) or off for
@@ -490,6 +516,10 @@ impl App {
         let sessions = self.session_source.is_some();
         #[cfg(not(feature = "sessions"))]
         let sessions = false;
+        #[cfg(feature = "captcha")]
+        let captcha = self.captcha.is_some();
+        #[cfg(not(feature = "captcha"))]
+        let captcha = false;
         // An embedded auth API beside sessions from a Supabase project: its tokens would
         // verify nowhere.
         #[cfg(all(feature = "auth", feature = "supabase"))]
@@ -506,7 +536,7 @@ impl App {
         let problems: Vec<String> = self
             .routes
             .iter()
-            .flat_map(|route| route.auth_problems(sessions))
+            .flat_map(|route| route.auth_problems(sessions, captcha))
             .chain(mode_problem)
             .collect();
         if problems.is_empty() {
@@ -539,7 +569,12 @@ impl App {
         if csrf.is_some() {
             routes.push(Route::new(TOKEN_PATH, "(routekit)", &[TOKEN_PATH]).get(token_endpoint));
         }
-        let mut router = route_levels(routes, csrf.as_ref());
+        let mut router = route_levels(
+            routes,
+            csrf.as_ref(),
+            #[cfg(feature = "captcha")]
+            self.captcha.as_ref(),
+        );
         // The auth API first, so every `layer` wraps it as it wraps the routes. It reads only
         // bearer tokens, so no CSRF layer.
         #[cfg(feature = "auth")]
@@ -564,7 +599,11 @@ fn csrf_switch(value: Option<&str>) -> Result<bool, String> {
 
 /// The generated routes on level 0 and the fallback levels, chained so that each level is
 /// tried only when the ones before it have no match.
-fn route_levels(routes: Vec<Route>, csrf: Option<&CsrfLayer>) -> Router {
+fn route_levels(
+    routes: Vec<Route>,
+    csrf: Option<&CsrfLayer>,
+    #[cfg(feature = "captcha")] captcha: Option<&routekit_captcha::Captcha>,
+) -> Router {
     let exempt = csrf.map(CsrfLayer::exempt);
     let mut levels = vec![Router::new()];
     for route in routes {
@@ -577,6 +616,8 @@ fn route_levels(routes: Vec<Route>, csrf: Option<&CsrfLayer>) -> Router {
             },
             body_limit: settings.body_limit,
             auth: settings.auth,
+            #[cfg(feature = "captcha")]
+            captcha: captcha.filter(|_| settings.captcha).cloned(),
         };
         // The layers wrap the exported handlers only: methods the file does not export get
         // their 405 without a CSRF check.

@@ -187,6 +187,16 @@ impl ApiError {
         e
     }
 
+    /// Keeps a source to log (only 5xx errors are logged).
+    #[cfg_attr(not(feature = "captcha"), allow(dead_code))]
+    pub(crate) fn with_source(
+        mut self,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.status

@@ -38,6 +38,8 @@
 //! is routes, JSON, errors, CSRF and the edge, and compiles no database, hashing or TLS code.
 
 mod app;
+#[cfg(feature = "captcha")]
+mod captcha_guard;
 mod context;
 mod edge;
 mod error;
@@ -81,6 +83,12 @@ pub use validator;
 /// [`CsrfToken`] to put the token into forms; see [`App::csrf`] to switch it off.
 pub use routekit_csrf as csrf;
 pub use routekit_csrf::CsrfToken;
+
+/// Captcha verification ([`routekit_captcha`], feature `captcha`): give a
+/// [`Captcha`](routekit_captcha::Captcha) to [`App::captcha`], and routes with `pub const
+/// CAPTCHA: bool = true;` take mutations only with a token the provider accepts.
+#[cfg(feature = "captcha")]
+pub use routekit_captcha as captcha;
 
 /// The auth services ([`routekit_auth`]): the embedded server (`auth` feature) and Supabase
 /// mode (`supabase`); give either to [`App::sessions`], and mount the embedded server's API

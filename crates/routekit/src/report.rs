@@ -9,7 +9,7 @@ use crate::app::App;
 use crate::route::RouteInfo;
 
 impl App {
-    /// The routes as a table (methods, URL, CSRF state, `AUTH`, file), followed by a warning for
+    /// The routes as a table (methods, URL, CSRF state, `AUTH`, `CAPTCHA`, file), followed by a warning for
     /// every mutating route exempt from CSRF checks, and for CSRF switched off altogether.
     ///
     /// The CSRF column says `checked`, `exempt`, `off` (switched off app-wide) or `-` (the
@@ -24,7 +24,7 @@ impl App {
     ///     Route::new("/hook", "app/hook/route.rs", &["/hook"]).post(h).csrf(false),
     /// ]));
     /// let report = app.routes_report();
-    /// assert!(report.contains("GET, POST  /items  checked  -     app/items/route.rs"));
+    /// assert!(report.contains("GET, POST  /items  checked  -     -        app/items/route.rs"));
     /// assert!(report.contains("warning: POST /hook is exempt from CSRF checks"));
     /// ```
     pub fn routes_report(&self) -> String {
@@ -37,7 +37,7 @@ fn is_mutating(method: &Method) -> bool {
 }
 
 fn report(manifest: &[RouteInfo], csrf_enabled: bool) -> String {
-    let rows: Vec<[String; 5]> = manifest
+    let rows: Vec<[String; 6]> = manifest
         .iter()
         .map(|route| {
             let methods: Vec<&str> = route.methods.iter().map(Method::as_str).collect();
@@ -51,17 +51,22 @@ fn report(manifest: &[RouteInfo], csrf_enabled: bool) -> String {
                 crate::Auth::Required => "required",
                 _ => "-",
             };
+            let captcha = match route.methods.iter().any(is_mutating) && route.settings.captcha {
+                true => "required",
+                false => "-",
+            };
             [
                 methods.join(", "),
                 route.url.to_owned(),
                 csrf.to_owned(),
                 auth.to_owned(),
+                captcha.to_owned(),
                 route.file.to_owned(),
             ]
         })
         .collect();
-    let header = ["METHODS", "URL", "CSRF", "AUTH", "FILE"].map(str::to_owned);
-    let mut widths = [0; 5];
+    let header = ["METHODS", "URL", "CSRF", "AUTH", "CAPTCHA", "FILE"].map(str::to_owned);
+    let mut widths = [0; 6];
     for row in std::iter::once(&header).chain(&rows) {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.len());
@@ -69,18 +74,10 @@ fn report(manifest: &[RouteInfo], csrf_enabled: bool) -> String {
     }
     let mut out = String::new();
     for row in std::iter::once(&header).chain(&rows) {
-        let line = format!(
-            "{:w0$}  {:w1$}  {:w2$}  {:w3$}  {}",
-            row[0],
-            row[1],
-            row[2],
-            row[3],
-            row[4],
-            w0 = widths[0],
-            w1 = widths[1],
-            w2 = widths[2],
-            w3 = widths[3],
-        );
+        let mut line = String::new();
+        for (cell, width) in row.iter().zip(widths) {
+            let _ = write!(line, "{cell:width$}  ");
+        }
         let _ = writeln!(out, "{}", line.trim_end());
     }
     if !csrf_enabled {
@@ -122,7 +119,8 @@ mod tests {
             Route::new("/", "app/route.rs", &["/"]).get(h),
             Route::new("/items", "app/items/route.rs", &["/items"])
                 .get(h)
-                .post(h),
+                .post(h)
+                .captcha(true),
             Route::new("/hook", "app/hook/route.rs", &["/hook"])
                 .post(h)
                 .csrf(false),
@@ -139,12 +137,12 @@ mod tests {
     fn the_table_lists_csrf_state_per_route() {
         let report = app().csrf(true).routes_report();
         let expected = "\
-METHODS    URL       CSRF     AUTH      FILE
-GET        /         -        -         app/route.rs
-GET, POST  /items    checked  -         app/items/route.rs
-POST       /hook     exempt   -         app/hook/route.rs
-GET        /feed     -        -         app/feed/route.rs
-GET        /account  -        required  app/account/route.rs
+METHODS    URL       CSRF     AUTH      CAPTCHA   FILE
+GET        /         -        -         -         app/route.rs
+GET, POST  /items    checked  -         required  app/items/route.rs
+POST       /hook     exempt   -         -         app/hook/route.rs
+GET        /feed     -        -         -         app/feed/route.rs
+GET        /account  -        required  -         app/account/route.rs
 warning: POST /hook is exempt from CSRF checks (`pub const CSRF: bool = false;` in \
 app/hook/route.rs); it must authenticate its callers another way, such as a signature
 ";

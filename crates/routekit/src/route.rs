@@ -70,6 +70,9 @@ pub(crate) struct Layers {
     /// Without the `auth` feature a route that needs a session never serves (`App::check`).
     #[cfg_attr(not(feature = "sessions"), allow(dead_code))]
     pub(crate) auth: Auth,
+    /// The app's verifier, for a route with `CAPTCHA = true`.
+    #[cfg(feature = "captcha")]
+    pub(crate) captcha: Option<routekit_captcha::Captcha>,
 }
 
 impl Layers {
@@ -86,7 +89,28 @@ impl Layers {
         #[cfg(feature = "sessions")]
         if self.auth == Auth::Required {
             // Inside the CSRF layer: a forged request is refused before any session lookup.
-            return self.wrapped(filter, crate::session::RequireSession::new(svc));
+            return self.guarded(filter, crate::session::RequireSession::new(svc));
+        }
+        self.guarded(filter, svc)
+    }
+
+    /// The captcha check, between the CSRF layer and the session check: a forged request
+    /// never spends a captcha token, and no session is looked up without a human.
+    fn guarded<S>(&self, filter: MethodFilter, svc: S) -> MethodRouter
+    where
+        S: Service<Request, Response = Response, Error = Infallible>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        #[cfg(feature = "captcha")]
+        if let Some(captcha) = &self.captcha {
+            return self.wrapped(
+                filter,
+                crate::captcha_guard::CaptchaGuard::new(captcha.clone(), svc),
+            );
         }
         self.wrapped(filter, svc)
     }
@@ -133,6 +157,9 @@ pub struct RouteSettings {
     pub csrf: bool,
     /// `pub const AUTH: Auth`: whether every handler of the file needs a session.
     pub auth: Auth,
+    /// `pub const CAPTCHA: bool`: whether the route's mutations need a captcha token
+    /// (default `false`; the app needs `App::captcha`).
+    pub captcha: bool,
 }
 
 impl Default for RouteSettings {
@@ -141,6 +168,7 @@ impl Default for RouteSettings {
             body_limit: None,
             csrf: true,
             auth: Auth::Public,
+            captcha: false,
         }
     }
 }
@@ -221,13 +249,24 @@ impl Route {
 
     /// Why this route cannot work in an app without sessions (`sessions`: whether it has
     /// `App::sessions`): one line per problem, naming the file and the fix.
-    pub(crate) fn auth_problems(&self, sessions: bool) -> Vec<String> {
+    pub(crate) fn auth_problems(&self, sessions: bool, captcha: bool) -> Vec<String> {
         let fix = if cfg!(feature = "sessions") {
             "call App::sessions(AuthService or SupabaseAuth) before serving"
         } else {
             "enable routekit's `auth` (or `supabase`) feature and call App::sessions(…) before serving"
         };
         let mut problems = Vec::new();
+        if self.settings.captcha && !captcha {
+            let fix = if cfg!(feature = "captcha") {
+                "call App::captcha(Captcha) before serving"
+            } else {
+                "enable routekit's `captcha` feature and call App::captcha(Captcha) before serving"
+            };
+            problems.push(format!(
+                "{}: `pub const CAPTCHA: bool = true` needs a captcha provider, but the app has none: {fix}",
+                self.file
+            ));
+        }
         if self.settings.auth == Auth::Required && !sessions {
             problems.push(format!(
                 "{}: `pub const AUTH: Auth = Auth::Required` needs sessions, but the app has no auth: {fix}",
@@ -318,6 +357,23 @@ impl Route {
     /// ```
     pub fn csrf(mut self, checked: bool) -> Self {
         self.settings.csrf = checked;
+        self
+    }
+
+    /// Whether the route's mutations need a captcha token (`pub const CAPTCHA: bool`),
+    /// verified by the app's [`App::captcha`](crate::App) after the CSRF check and before
+    /// the session and the handler: missing 400 `captcha_required`, refused or reused 403
+    /// `captcha_invalid`, provider down or slow 503 `captcha_unavailable`.
+    ///
+    /// ```
+    /// # async fn h() {}
+    /// let route = routekit::Route::new("/api/contact", "app/api/contact/route.rs", &["/api/contact"])
+    ///     .post(h)
+    ///     .captcha(true);
+    /// assert!(route.info().settings.captcha);
+    /// ```
+    pub fn captcha(mut self, required: bool) -> Self {
+        self.settings.captcha = required;
         self
     }
 

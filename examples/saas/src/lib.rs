@@ -13,7 +13,7 @@ mod validate;
 
 use std::sync::Arc;
 
-use routekit_auth::{AuthConfig, AuthError, AuthService, SupabaseAuth, SupabaseConfig};
+use routekit_auth::{AuthConfig, AuthService, SupabaseAuth, SupabaseConfig};
 
 routekit::routes!();
 
@@ -38,6 +38,9 @@ pub struct Config {
     /// The server-rendered sign-in pages need the embedded server; with a hosted project,
     /// browsers sign in through supabase-js and `@supabase/ssr`.
     pub supabase: Option<SupabaseConfig>,
+    /// `ROUTEKIT_CAPTCHA_PROVIDER`, `…_SECRET` (and `…_VERIFY_URL`, `…_TIMEOUT_MS`): the
+    /// verifier for routes that declare `pub const CAPTCHA: bool = true;`.
+    pub captcha: Option<routekit::captcha::CaptchaConfig>,
 }
 
 impl Config {
@@ -60,6 +63,7 @@ impl Config {
         };
         Ok(Config {
             app,
+            captcha: routekit::captcha::CaptchaConfig::from_env()?,
             webhook_secret: std::env::var("SAAS_WEBHOOK_SECRET")
                 .ok()
                 .filter(|s| !s.is_empty()),
@@ -82,20 +86,25 @@ pub(crate) struct WebhookSecret(Arc<str>);
 /// # Ok(()) }
 /// ```
 pub async fn app() -> Result<routekit::App, Box<dyn std::error::Error + Send + Sync>> {
-    Ok(app_with(Config::from_env()?).await?)
+    app_with(Config::from_env()?).await
 }
 
 /// The example app with the given configuration; starting the auth server connects to its
 /// database and runs the migrations.
 ///
 /// ```
-/// # async fn f() -> Result<(), routekit_auth::AuthError> {
+/// # async fn f() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 /// let app = saas::app_with(saas::Config::default()).await?;
 /// assert!(app.csrf_enabled());
 /// # Ok(()) }
 /// ```
-pub async fn app_with(config: Config) -> Result<routekit::App, AuthError> {
+pub async fn app_with(
+    config: Config,
+) -> Result<routekit::App, Box<dyn std::error::Error + Send + Sync>> {
     let mut app = routes_only(&config);
+    if let Some(captcha) = config.captcha {
+        app = app.captcha(routekit::captcha::Captcha::new(captcha)?);
+    }
     if let Some(project) = config.supabase {
         app = app.sessions(SupabaseAuth::new(project)?);
     } else if let Some(auth) = config.auth {

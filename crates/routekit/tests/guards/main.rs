@@ -1,5 +1,7 @@
 //! Route guards against a real server: the passing case and every refusal, with the
 //! handler's call count unchanged on each refusal.
 
+#[cfg(feature = "captcha")]
+mod captcha;
 #[cfg(feature = "validate")]
 mod validation;

@@ -131,6 +131,7 @@ async fn the_signed_webhook_is_exempt_from_csrf() {
         webhook_secret: Some("whsec_test".into()),
         auth: Some(routekit_auth::AuthConfig::new(db.url())),
         supabase: None,
+        captcha: None,
     };
     let app = saas::app_with(config).await.unwrap();
     let server = TestServer::spawn(app.into_service()).await.keep(db);
@@ -217,7 +218,7 @@ fn saas_routes_lists_csrf_state_and_warns_about_the_webhook() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
         text.contains(
-            "POST       /api/items              checked  -         app/api/items/route.rs"
+            "POST       /api/items              checked  -         -        app/api/items/route.rs"
         ),
         "{text}"
     );
@@ -226,7 +227,9 @@ fn saas_routes_lists_csrf_state_and_warns_about_the_webhook() {
         "{text}"
     );
     assert!(
-        text.contains("GET        /account                -        required  app/account/route.rs"),
+        text.contains(
+            "GET        /account                -        required  -        app/account/route.rs"
+        ),
         "{text}"
     );
     assert!(

@@ -19,11 +19,17 @@ pub(crate) async fn app() -> (routekit::App, TestDb) {
 
 /// The example app with its auth server on `db`.
 pub(crate) async fn with_auth(db: &routekit_test::TestDb) -> TestServer {
+    with_auth_config(routekit_auth::AuthConfig::new(db.url())).await
+}
+
+/// The example app with an auth server of the given settings.
+pub(crate) async fn with_auth_config(auth: routekit_auth::AuthConfig) -> TestServer {
     let config = saas::Config {
         app: Default::default(),
         webhook_secret: None,
-        auth: Some(routekit_auth::AuthConfig::new(db.url())),
+        auth: Some(auth),
         supabase: None,
+        captcha: None,
     };
     let app = saas::app_with(config)
         .await

@@ -95,7 +95,12 @@ async fn pool(db: &TestDb) -> sqlx::AnyPool {
 }
 
 async fn password_guesses_through_the_sign_in_page_meet_the_limit(db: TestDb) {
-    let server = with_auth(&db).await;
+    // GoTrue's burst of 30, refilling slowly enough that a slow machine's 30 guesses (each an
+    // argon2 hash) never earn a token back before the 31st: the default refills one per 2 s.
+    let mut limits = routekit_auth::RateLimits::default();
+    limits.token = routekit_auth::Rate::new(30, Duration::from_secs(3600));
+    let server =
+        crate::helpers::with_auth_config(AuthConfig::new(db.url()).with_rate_limits(limits)).await;
     sign_up(&server.url(""), "ann@example.com").await;
     let browser = Browser::new(&server);
     // GoTrue's token limit (burst 30) used to bind only the API: the page processed them all.

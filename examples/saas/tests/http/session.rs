@@ -335,6 +335,7 @@ async fn with_short_tokens(db: &TestDb) -> TestServer {
                 .with_jwt_exp(std::time::Duration::from_secs(30)),
         ),
         supabase: None,
+        captcha: None,
     };
     TestServer::spawn(saas::app_with(config).await.unwrap().into_service()).await
 }
