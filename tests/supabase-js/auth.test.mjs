@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { createServer } from 'node:http';
 import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -21,27 +22,34 @@ let server;
 let url;
 let dataDir;
 
-before(async () => {
-  if (!existsSync(bin)) throw new Error(`missing ${bin}: run cargo build -p saas`);
-  dataDir = mkdtempSync(join(tmpdir(), 'routekit-supabase-'));
-  server = spawn(bin, [], {
+/// Starts the example server with `env` added; resolves to the process and its URL.
+async function startServer(env) {
+  const child = spawn(bin, [], {
     env: {
       ...process.env,
       PORT: '0',
       RUST_LOG: 'info',
       NO_COLOR: '1',
-      DATABASE_URL: `sqlite://${join(dataDir, 'auth.db')}`,
+      DATABASE_URL: `sqlite://${join(dataDir, `auth-${Date.now()}-${Math.random()}.db`)}`,
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const lines = createInterface({ input: server.stdout });
-  url = await new Promise((ok, fail) => {
-    server.on('exit', (code) => fail(new Error(`server exited with ${code}`)));
+  const lines = createInterface({ input: child.stdout });
+  const at = await new Promise((ok, fail) => {
+    child.on('exit', (code) => fail(new Error(`server exited with ${code}`)));
     lines.on('line', (line) => {
-      const at = line.indexOf('listening on ');
-      if (at >= 0) ok(line.slice(at + 'listening on '.length).trim());
+      const i = line.indexOf('listening on ');
+      if (i >= 0) ok(line.slice(i + 'listening on '.length).trim());
     });
   });
+  return { child, url: at };
+}
+
+before(async () => {
+  if (!existsSync(bin)) throw new Error(`missing ${bin}: run cargo build -p saas`);
+  dataDir = mkdtempSync(join(tmpdir(), 'routekit-supabase-'));
+  ({ child: server, url } = await startServer({}));
 });
 
 after(() => {
@@ -49,8 +57,8 @@ after(() => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
-function client() {
-  return createClient(url, 'routekit-anon-key', {
+function client(at = url) {
+  return createClient(at, 'routekit-anon-key', {
     auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
   });
 }
@@ -157,4 +165,55 @@ test('sign-up errors keep their codes', async () => {
   await supabase.auth.signUp({ email, password: 'correct horse battery staple' });
   const dup = await client().auth.signUp({ email, password: 'correct horse battery staple' });
   assert.equal(dup.error.code, 'user_already_exists');
+});
+
+test('with a captcha configured, signUp and signInWithPassword send options.captchaToken', async () => {
+  // A siteverify endpoint in hCaptcha's shape: tokens starting with `pass` succeed.
+  const asked = [];
+  const provider = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => { body += chunk; });
+    req.on('end', () => {
+      const form = new URLSearchParams(body);
+      asked.push({ secret: form.get('secret'), response: form.get('response') });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ success: (form.get('response') ?? '').startsWith('pass') }));
+    });
+  });
+  await new Promise((ok) => provider.listen(0, '127.0.0.1', ok));
+  const verifyUrl = `http://127.0.0.1:${provider.address().port}/siteverify`;
+  const guarded = await startServer({
+    ROUTEKIT_CAPTCHA_PROVIDER: 'hcaptcha',
+    ROUTEKIT_CAPTCHA_SECRET: '0x-js-secret',
+    ROUTEKIT_CAPTCHA_VERIFY_URL: verifyUrl,
+  });
+  try {
+    const supabase = client(guarded.url);
+    const email = `cap-${Date.now()}@example.com`;
+    const password = 'correct horse battery staple';
+
+    const without = await supabase.auth.signUp({ email, password });
+    assert.equal(without.error.status, 400);
+    assert.equal(without.error.code, 'captcha_failed');
+    const refused = await supabase.auth.signUp({ email, password, options: { captchaToken: 'nope' } });
+    assert.equal(refused.error.code, 'captcha_failed');
+
+    const signUp = await supabase.auth.signUp({ email, password, options: { captchaToken: 'pass-signup' } });
+    assert.equal(signUp.error, null);
+    assert.ok(signUp.data.session.access_token);
+    await supabase.auth.signOut({ scope: 'local' });
+
+    // The same token again is refused: each passes once.
+    const replay = await supabase.auth.signInWithPassword({ email, password, options: { captchaToken: 'pass-signup' } });
+    assert.equal(replay.error.code, 'captcha_failed');
+    const signIn = await supabase.auth.signInWithPassword({ email, password, options: { captchaToken: 'pass-signin' } });
+    assert.equal(signIn.error, null);
+    assert.equal(signIn.data.user.email, email);
+
+    assert.deepEqual(asked.map((a) => a.response), ['nope', 'pass-signup', 'pass-signin']);
+    assert.ok(asked.every((a) => a.secret === '0x-js-secret'));
+  } finally {
+    guarded.child.kill('SIGTERM');
+    provider.close();
+  }
 });

@@ -26,9 +26,11 @@ use ipnet::IpNet;
 /// assert_eq!(client.ip(), Some("2001:db8::1".parse().unwrap()));
 /// assert_eq!(Client::unknown().ip(), None);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Client {
     ip: Option<IpAddr>,
+    /// The captcha token the request carried (GoTrue's `gotrue_meta_security.captcha_token`).
+    captcha_token: Option<Box<str>>,
 }
 
 impl Client {
@@ -36,17 +38,39 @@ impl Client {
     pub fn from_ip(ip: IpAddr) -> Self {
         Client {
             ip: Some(ip.to_canonical()),
+            captcha_token: None,
         }
     }
 
     /// A caller with no network address (a CLI, a background job, a test).
     pub fn unknown() -> Self {
-        Client { ip: None }
+        Client {
+            ip: None,
+            captcha_token: None,
+        }
     }
 
     /// The address, if the caller has one.
     pub fn ip(&self) -> Option<IpAddr> {
         self.ip
+    }
+
+    /// The same client with the captcha token its request carried: with a captcha
+    /// configured, sign-ups and password sign-ins need one the provider accepts.
+    ///
+    /// ```
+    /// let client = routekit_auth::Client::unknown().with_captcha_token("token-from-the-widget");
+    /// assert_eq!(client.captcha_token(), Some("token-from-the-widget"));
+    /// ```
+    pub fn with_captcha_token(mut self, token: impl Into<String>) -> Self {
+        let token: String = token.into();
+        self.captcha_token = (!token.is_empty()).then(|| token.into_boxed_str());
+        self
+    }
+
+    /// The captcha token, if the request carried one.
+    pub fn captcha_token(&self) -> Option<&str> {
+        self.captcha_token.as_deref()
     }
 
     /// The address as the MFA IP binding stores it (empty when unknown).

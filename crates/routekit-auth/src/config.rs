@@ -72,14 +72,20 @@ pub struct AuthConfig {
     /// `ROUTEKIT_AUTH_HASH_QUEUE`: password checks that may wait for a slot; beyond them a
     /// sign-in is answered 503 `over_capacity` with `Retry-After`. Default four per slot.
     pub hash_queue: usize,
+    /// `ROUTEKIT_CAPTCHA_PROVIDER` and its companions (feature `captcha`): sign-ups and
+    /// password sign-ins need a captcha token the provider accepts, sent as GoTrue's
+    /// `gotrue_meta_security.captcha_token` (supabase-js's `options.captchaToken`). The same
+    /// variables configure routekit's `CAPTCHA` routes.
+    #[cfg(feature = "captcha")]
+    pub captcha: Option<routekit_captcha::CaptchaConfig>,
 }
 
 impl std::fmt::Debug for AuthConfig {
     /// The keys and secrets print as `[redacted]`, and so does a password in the database URL.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let redacted = |set: bool| if set { Some("[redacted]") } else { None };
-        f.debug_struct("AuthConfig")
-            .field("database_url", &redact_url(&self.database_url))
+        let mut f = f.debug_struct("AuthConfig");
+        f.field("database_url", &redact_url(&self.database_url))
             .field("site_url", &self.site_url)
             .field("jwt_exp", &self.jwt_exp)
             .field("disable_signup", &self.disable_signup)
@@ -94,8 +100,10 @@ impl std::fmt::Debug for AuthConfig {
             .field("rate_limit_header", &self.rate_limit_header)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("hash_concurrency", &self.hash_concurrency)
-            .field("hash_queue", &self.hash_queue)
-            .finish()
+            .field("hash_queue", &self.hash_queue);
+        #[cfg(feature = "captcha")]
+        f.field("captcha", &self.captcha);
+        f.finish()
     }
 }
 
@@ -169,6 +177,8 @@ impl AuthConfig {
             trusted_proxies: crate::client::default_trusted_proxies(),
             hash_concurrency: default_hash_concurrency(),
             hash_queue: default_hash_concurrency() * 4,
+            #[cfg(feature = "captcha")]
+            captcha: None,
         }
     }
 
@@ -303,6 +313,11 @@ impl AuthConfig {
         if let Some(n) = positive("ROUTEKIT_AUTH_HASH_QUEUE")? {
             config.hash_queue = n;
         }
+        #[cfg(feature = "captcha")]
+        {
+            config.captcha = routekit_captcha::CaptchaConfig::from_lookup(&var)
+                .map_err(AuthConfigError::Captcha)?;
+        }
         // The key is a secret: from the environment only, never from the config file.
         config.encryption_key = var("ROUTEKIT_AUTH_ENCRYPTION_KEY").filter(|k| !k.is_empty());
         config.signing_key = var("ROUTEKIT_AUTH_SIGNING_KEY").filter(|k| !k.is_empty());
@@ -322,6 +337,22 @@ impl AuthConfig {
             }
         }
         Ok(config)
+    }
+
+    /// Asks for a captcha on sign-up and password sign-in, verified with `config`.
+    ///
+    /// ```
+    /// use routekit_auth::AuthConfig;
+    /// use routekit_captcha::{CaptchaConfig, Provider};
+    ///
+    /// let config = AuthConfig::new("sqlite::memory:")
+    ///     .with_captcha(CaptchaConfig::new(Provider::HCaptcha, "0xsecret"));
+    /// assert!(config.captcha.is_some());
+    /// ```
+    #[cfg(feature = "captcha")]
+    pub fn with_captcha(mut self, config: routekit_captcha::CaptchaConfig) -> Self {
+        self.captcha = Some(config);
+        self
     }
 
     /// Sets the app's public URL.

@@ -75,6 +75,10 @@ pub enum AuthConfigError {
         /// What it may be.
         expected: &'static str,
     },
+    /// A `ROUTEKIT_CAPTCHA_*` variable with a value it cannot take.
+    #[cfg(feature = "captcha")]
+    #[error(transparent)]
+    Captcha(routekit_captcha::CaptchaConfigError),
 }
 
 /// Declares [`ErrorCode`] with each variant's status, wire code and default message.
@@ -129,6 +133,9 @@ macro_rules! error_codes {
 error_codes! {
     /// The body is not JSON of the expected shape.
     BadJson => BAD_REQUEST, "bad_json", "Could not parse request body as JSON";
+    /// A sign-up or password sign-in without a captcha token the provider accepts, when
+    /// captcha is configured (GoTrue's code).
+    CaptchaFailed => BAD_REQUEST, "captcha_failed", "captcha protection: request disallowed";
     /// A field is missing or malformed.
     ValidationFailed => BAD_REQUEST, "validation_failed", "Validation failed";
     /// A factor id in the path that is not a UUID (404, as GoTrue).

@@ -173,6 +173,29 @@ struct Credentials {
     password: Option<String>,
     #[serde(default)]
     data: Option<Value>,
+    /// `{ "captcha_token": "…" }`, or `{}` without a captcha.
+    #[serde(default)]
+    gotrue_meta_security: Option<MetaSecurity>,
+}
+
+#[derive(Default, Deserialize)]
+struct MetaSecurity {
+    #[serde(default)]
+    captcha_token: Option<String>,
+}
+
+impl Credentials {
+    /// The client with the captcha token the body carried.
+    fn client(&self, client: Client) -> Client {
+        match self
+            .gotrue_meta_security
+            .as_ref()
+            .and_then(|m| m.captcha_token.as_deref())
+        {
+            Some(token) => client.with_captcha_token(token),
+            None => client,
+        }
+    }
 }
 
 async fn signup(
@@ -184,6 +207,7 @@ async fn signup(
     if creds.phone.as_deref().is_some_and(|p| !p.is_empty()) {
         return Err(ErrorCode::PhoneProviderDisabled.with_message("Phone signups are disabled"));
     }
+    let client = creds.client(client);
     let email = creds
         .email
         .ok_or_else(|| AuthError::validation("To signup, please provide your email"))?;
@@ -219,7 +243,7 @@ async fn token(
                 return Err(AuthError::invalid_credentials());
             }
             auth.sign_in_with_password(
-                &client,
+                &creds.client(client),
                 creds.email.as_deref().unwrap_or_default(),
                 creds.password.as_deref().unwrap_or_default(),
             )

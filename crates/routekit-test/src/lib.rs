@@ -20,6 +20,9 @@ use axum::extract::Request;
 use axum::response::Response;
 use tokio::sync::oneshot;
 
+mod captcha;
+pub use captcha::{CaptchaAsk, FakeCaptcha};
+
 /// Counts a handler's calls, shared between the test and the handler: every refusal a test
 /// makes must leave the count where it was.
 ///

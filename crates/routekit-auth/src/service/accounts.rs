@@ -100,6 +100,7 @@ impl AuthService {
         data: Option<Value>,
     ) -> Result<SignUp, AuthError> {
         self.limit_ip(Bucket::Signup, client)?;
+        self.check_captcha(client).await?;
         let config = &self.inner.config;
         if config.disable_signup {
             return Err(ErrorCode::SignupDisabled.into());

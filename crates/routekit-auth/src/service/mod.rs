@@ -66,6 +66,9 @@ struct Inner {
     generation: AtomicU64,
     /// Verified for unknown e-mails, so they take as long as wrong passwords.
     dummy_hash: String,
+    /// Asked about the captcha token of sign-ups and password sign-ins, when configured.
+    #[cfg(feature = "captcha")]
+    captcha: Option<routekit_captcha::Captcha>,
 }
 
 impl std::fmt::Debug for AuthService {
@@ -100,8 +103,17 @@ impl AuthService {
             .ok()
             .and_then(|k| k.try_into().ok())
             .ok_or_else(|| AuthError::internal("stored refresh-token key is malformed"))?;
+        #[cfg(feature = "captcha")]
+        let captcha = config
+            .captcha
+            .clone()
+            .map(routekit_captcha::Captcha::new)
+            .transpose()
+            .map_err(AuthError::internal)?;
         Ok(AuthService {
             inner: Arc::new(Inner {
+                #[cfg(feature = "captcha")]
+                captcha,
                 dummy_hash: password::decoy()?,
                 secret_box: SecretBox::load(&config)?,
                 limiter: Limiter::new(config.rate_limits),
@@ -225,6 +237,28 @@ impl AuthService {
 
     /// Takes one request from the client address's bucket (callers without an address have
     /// none, and are held to the per-user and per-account limits).
+    /// With a captcha configured, the client's token must pass (GoTrue's 400
+    /// `captcha_failed` when it is missing or refused; 503 when the provider cannot say).
+    pub(crate) async fn check_captcha(&self, client: &Client) -> Result<(), AuthError> {
+        #[cfg(feature = "captcha")]
+        if let Some(captcha) = &self.inner.captcha {
+            use routekit_captcha::CaptchaError;
+            return match captcha
+                .verify(client.captcha_token().unwrap_or_default(), client.ip())
+                .await
+            {
+                Ok(()) => Ok(()),
+                Err(CaptchaError::Missing) => Err(ErrorCode::CaptchaFailed.with_message(
+                    "captcha protection: request disallowed (no captcha response (captcha_token) found in request)",
+                )),
+                Err(CaptchaError::Unavailable(why)) => Err(AuthError::Unavailable(why.into())),
+                Err(_) => Err(ErrorCode::CaptchaFailed.into()),
+            };
+        }
+        let _ = client;
+        Ok(())
+    }
+
     pub(crate) fn limit_ip(&self, bucket: Bucket, client: &Client) -> Result<(), AuthError> {
         match client.ip() {
             Some(ip) => self.limit(bucket, Key::ip(ip)),

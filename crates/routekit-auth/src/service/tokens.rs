@@ -82,6 +82,7 @@ impl AuthService {
         password: &str,
     ) -> Result<TokenResponse, AuthError> {
         self.limit_ip(Bucket::Token, client)?;
+        self.check_captcha(client).await?;
         if email.trim().is_empty() || password.is_empty() {
             return Err(AuthError::validation(
                 "An email address and a password are required",

@@ -3,6 +3,8 @@
 mod helpers;
 
 mod accounts;
+#[cfg(feature = "captcha")]
+mod captcha;
 mod gotrue_messages;
 mod issue_11;
 mod limits;

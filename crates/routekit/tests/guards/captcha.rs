@@ -2,92 +2,29 @@
 //! refused, missing, replayed, a provider that hangs, fails or answers nonsense; checked after
 //! CSRF, and the handler runs only with a token that passed.
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use routekit::axum::Router;
 use routekit::axum::body::Bytes;
-use routekit::axum::routing::post;
 use routekit::captcha::{Captcha, CaptchaConfig, Provider};
 use routekit::{App, Route, RouteTable};
-use routekit_test::{Calls, TestServer};
+use routekit_test::{Calls, FakeCaptcha, TestServer};
 use serde_json::{Value, json};
 
 const SECRET: &str = "0x-test-secret";
 
-/// What the fake provider was asked: `(secret, response, remoteip)` per request.
-#[derive(Clone, Default)]
-struct Asked(Arc<Mutex<Vec<(String, String, String)>>>);
-
-impl Asked {
-    fn responses(&self) -> Vec<String> {
-        self.0.lock().unwrap().iter().map(|a| a.1.clone()).collect()
-    }
-}
-
-/// A siteverify endpoint in the providers' shape. The token decides the answer: `pass…`
-/// succeeds, `fail…` is refused, `hang` never answers, `garbage` is not JSON, `down` is 500.
-async fn fake_provider(asked: &Asked) -> TestServer {
-    let asked = asked.clone();
-    let router = Router::new().route(
-        "/siteverify",
-        post(move |body: Bytes| {
-            let asked = asked.clone();
-            async move {
-                let form: std::collections::HashMap<String, String> =
-                    form_urlencoded::parse(&body).into_owned().collect();
-                let field = |k: &str| form.get(k).cloned().unwrap_or_default();
-                let response = field("response");
-                asked.0.lock().unwrap().push((
-                    field("secret"),
-                    response.clone(),
-                    field("remoteip"),
-                ));
-                let json = |v: Value| {
-                    (
-                        routekit::http::StatusCode::OK,
-                        [("content-type", "application/json")],
-                        v.to_string(),
-                    )
-                };
-                match response.as_str() {
-                    r if r.starts_with("pass") => json(json!({ "success": true })),
-                    "hang" => std::future::pending().await,
-                    "garbage" => (
-                        routekit::http::StatusCode::OK,
-                        [("content-type", "text/html")],
-                        "<html>".to_owned(),
-                    ),
-                    "down" => (
-                        routekit::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        [("content-type", "application/json")],
-                        "{}".to_owned(),
-                    ),
-                    _ => {
-                        json(json!({ "success": false, "error-codes": ["invalid-input-response"] }))
-                    }
-                }
-            }
-        }),
-    );
-    TestServer::spawn(router).await
-}
-
 struct Setup {
     calls: Calls,
-    asked: Asked,
+    provider: FakeCaptcha,
     server: TestServer,
-    _provider: TestServer,
 }
 
 /// `/contact`: POST with `CAPTCHA = true`, echoing its body; GET too. `/open`: POST without
 /// a captcha. CSRF is off unless `csrf` says otherwise.
 async fn setup(csrf: bool) -> Setup {
     let calls = Calls::default();
-    let asked = Asked::default();
-    let provider = fake_provider(&asked).await;
+    let provider = FakeCaptcha::start().await;
     let config = CaptchaConfig::new(Provider::Turnstile, SECRET)
-        .with_verify_url(provider.url("/siteverify"))
+        .with_verify_url(provider.verify_url())
         .with_timeout(Duration::from_millis(300));
     let echo = {
         let calls = calls.clone();
@@ -108,9 +45,8 @@ async fn setup(csrf: bool) -> Setup {
         .captcha(Captcha::new(config).unwrap());
     Setup {
         calls,
-        asked,
+        provider,
         server: TestServer::spawn(app.into_service()).await,
-        _provider: provider,
     }
 }
 
@@ -150,19 +86,19 @@ async fn an_accepted_token_reaches_the_handler_from_the_header_or_a_field() {
     assert_eq!(res.json::<Value>().await.unwrap(), body);
     assert_eq!(s.calls.get(), 3);
     // The provider got the secret, the token and the client's address.
-    let asked = s.asked.0.lock().unwrap().clone();
+    let asked = s.provider.asked();
     assert_eq!(asked.len(), 3);
     assert!(
         asked
             .iter()
-            .all(|(secret, _, ip)| secret == SECRET && ip == "127.0.0.1")
+            .all(|a| a.secret == SECRET && a.remoteip == "127.0.0.1")
     );
     // Safe methods and routes without the setting never ask.
     let res = s.server.get("/contact").send().await.unwrap();
     assert_eq!(res.status(), 200);
     let res = s.server.post("/open").send().await.unwrap();
     assert_eq!(res.status(), 200);
-    assert_eq!(s.asked.responses().len(), 3);
+    assert_eq!(s.provider.responses().len(), 3);
 }
 
 #[tokio::test]
@@ -215,7 +151,7 @@ async fn missing_refused_and_replayed_tokens_never_reach_the_handler() {
         .unwrap();
     assert_error(res, 403, "captcha_invalid").await;
     assert_eq!(s.calls.get(), 1);
-    assert_eq!(s.asked.responses(), ["fail-1", "pass-once"]);
+    assert_eq!(s.provider.responses(), ["fail-1", "pass-once"]);
 }
 
 #[tokio::test]
@@ -260,7 +196,7 @@ async fn the_csrf_check_comes_first_and_spends_no_token() {
         .unwrap();
     assert_error(res, 403, "csrf_token_missing").await;
     assert!(
-        s.asked.responses().is_empty(),
+        s.provider.responses().is_empty(),
         "a forged request asked the provider"
     );
     assert_eq!(s.calls.get(), 0);

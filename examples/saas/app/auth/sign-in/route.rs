@@ -36,6 +36,8 @@ pub struct Credentials {
     email: String,
     password: String,
     next: Option<String>,
+    /// With a captcha configured (`ROUTEKIT_CAPTCHA_*`), the sign-in needs the widget's token.
+    captcha_token: Option<String>,
 }
 
 pub async fn POST(
@@ -45,6 +47,10 @@ pub async fn POST(
     Form(form): Form<Credentials>,
 ) -> ApiResult<Response> {
     let next = safe_next(form.next.as_deref());
+    let client = match form.captcha_token {
+        Some(token) => client.with_captcha_token(token),
+        None => client,
+    };
     let session = match auth
         .sign_in_with_password(&client, &form.email, &form.password)
         .await
