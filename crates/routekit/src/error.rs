@@ -167,28 +167,25 @@ impl ApiError {
 
     /// 500 `internal`. The source is logged; the response body says only "internal error".
     pub fn internal(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
-        let mut e = Self::new(
+        Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
             "internal error",
-        );
-        e.source = Some(source.into());
-        e
+        )
+        .with_source(source)
     }
 
     /// 503 `unavailable`, for a dependency (a database) that is down.
     pub fn unavailable(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
-        let mut e = Self::new(
+        Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
             "the service is temporarily unavailable",
-        );
-        e.source = Some(source.into());
-        e
+        )
+        .with_source(source)
     }
 
     /// Keeps a source to log (only 5xx errors are logged).
-    #[cfg_attr(not(feature = "captcha"), allow(dead_code))]
     pub(crate) fn with_source(
         mut self,
         source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
