@@ -166,6 +166,12 @@ error_codes! {
     PhoneProviderDisabled => BAD_REQUEST, "phone_provider_disabled", "Phone logins are disabled";
     /// A user tried to change their own `app_metadata`.
     NotAdmin => FORBIDDEN, "not_admin", "User not allowed to update app_metadata";
+    /// The admin API with a token that is not a service-role key (a user's, an anon key).
+    NotAdminToken => FORBIDDEN, "not_admin", "User not allowed";
+    /// The admin API named a user who does not exist.
+    AdminUserNotFound => NOT_FOUND, "user_not_found", "User not found";
+    /// A user id in an admin API path that is not a UUID (404, as GoTrue).
+    InvalidUserId => NOT_FOUND, "validation_failed", "user_id must be an UUID";
     /// A URL under `/auth/v1` that this server does not serve.
     NotFound => NOT_FOUND, "not_found", "This endpoint does not exist on this auth server";
     /// A refresh token that was not minted here, or whose session has ended.
@@ -397,7 +403,7 @@ mod tests {
     fn codes_have_gotrue_statuses() {
         let expected: &[(&str, &[u16])] = &[
             ("user_banned", &[400, 403]),
-            ("user_not_found", &[400, 403]),
+            ("user_not_found", &[400, 403, 404]),
             ("insufficient_aal", &[401, 403, 422]),
             ("mfa_factor_not_found", &[404, 422]),
             ("validation_failed", &[400, 404]),

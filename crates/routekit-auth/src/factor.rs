@@ -43,6 +43,53 @@ impl AssuranceLevel {
     }
 }
 
+/// What the auth store (never the token, never a cookie's copy of the user) says of the user
+/// behind a live session: what the guards decide on. The same for both backends.
+///
+/// ```
+/// use routekit_auth::{Aal, Standing};
+///
+/// let standing = Standing::new(Aal::Aal2, true, Some("super-admin".into()));
+/// assert!(standing.has_role("super-admin"));
+/// assert!(!standing.assurance.requires_mfa());
+/// assert!(!Standing::new(Aal::Aal1, false, None).has_role("super-admin"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Standing {
+    /// The session's level and the level it should reach.
+    pub assurance: AssuranceLevel,
+    /// Whether the user has a verified factor.
+    pub verified_factor: bool,
+    /// The user's `app_metadata.role`, when it is a string.
+    pub role: Option<String>,
+}
+
+impl Standing {
+    /// The standing of a session at `current` whose user has (or has not) a verified factor
+    /// and holds `role`.
+    pub fn new(current: Aal, verified_factor: bool, role: Option<String>) -> Self {
+        Standing {
+            assurance: AssuranceLevel::new(current, verified_factor),
+            verified_factor,
+            role,
+        }
+    }
+
+    /// Whether the user's stored `app_metadata.role` is `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.role.as_deref() == Some(role)
+    }
+
+    /// `app_metadata.role`, when it is a string.
+    pub(crate) fn role_of(app_metadata: &serde_json::Value) -> Option<String> {
+        app_metadata
+            .get("role")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+    }
+}
+
 /// One of a user's MFA factors, as `GET /user` lists it.
 ///
 /// ```

@@ -19,7 +19,9 @@ use crate::API_VERSION;
 use crate::client::Client;
 use crate::error::{AuthError, ErrorCode};
 use crate::ratelimit::{Bucket, Key};
-use crate::service::{AuthService, SignOutScope, SignUp, UserUpdate};
+use crate::service::{
+    AccountUpdate, AuthService, Ban, DEFAULT_PER_PAGE, NewAccount, SignOutScope, SignUp, UserUpdate,
+};
 
 static API_VERSION_HEADER: http::HeaderName =
     http::HeaderName::from_static("x-supabase-api-version");
@@ -46,6 +48,12 @@ pub fn router(auth: AuthService) -> Router {
         .route("/auth/v1/factors/{id}", axum::routing::delete(unenroll))
         .route("/auth/v1/factors/{id}/challenge", post(challenge))
         .route("/auth/v1/factors/{id}/verify", post(verify))
+        .route("/auth/v1/admin/users", get(admin_list).post(admin_create))
+        .route(
+            "/auth/v1/admin/users/{id}",
+            get(admin_get).put(admin_update).delete(admin_delete),
+        )
+        .route("/auth/v1/admin/{*rest}", axum::routing::any(admin_unknown))
         .route("/auth/v1/.well-known/jwks.json", get(jwks))
         .route("/auth/v1/settings", get(settings))
         .route("/auth/v1/health", get(health))
@@ -487,4 +495,212 @@ async fn health() -> Response {
             "description": "GoTrue is a user registration and authentication API",
         }),
     )
+}
+
+/// A request of the operator: its `Authorization: Bearer` is a service-role key (see
+/// [`AuthService::verify_service_role_key`]). Only the header counts: a key in a cookie is
+/// never read, so a page cannot be made to call the admin API with a browser's credentials.
+struct ServiceRole;
+
+impl axum::extract::FromRequestParts<AuthService> for ServiceRole {
+    type Rejection = AuthError;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        auth: &AuthService,
+    ) -> Result<Self, Self::Rejection> {
+        auth.verify_service_role_key(bearer(&parts.headers)?)
+            .await?;
+        Ok(ServiceRole)
+    }
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    #[serde(default)]
+    page: String,
+    #[serde(default)]
+    per_page: String,
+}
+
+/// A page parameter: empty is `default`; anything but digits is 400 `validation_failed`.
+fn page_param(text: &str, default: u64) -> Result<u64, AuthError> {
+    if text.is_empty() {
+        return Ok(default);
+    }
+    text.parse().map_err(|_| {
+        AuthError::validation(format!(
+            "Bad Pagination Parameters: strconv.ParseUint: parsing \"{}\": invalid syntax",
+            text.escape_debug()
+        ))
+    })
+}
+
+async fn admin_list(
+    State(auth): State<AuthService>,
+    _: ServiceRole,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, AuthError> {
+    let page = page_param(&query.page, 1)?;
+    let per_page = page_param(&query.per_page, DEFAULT_PER_PAGE)?;
+    let list = auth.admin().list_users(page, per_page).await?;
+    let users: Vec<Value> = list.users.iter().map(|u| u.to_json(&[])).collect();
+    let mut res = json_response(
+        StatusCode::OK,
+        &json!({ "users": users, "aud": "authenticated" }),
+    );
+    // GoTrue's pagination headers, which `listUsers` reads into nextPage, lastPage, total.
+    let link = |page: u64, rel: &str| {
+        format!(
+            "</auth/v1/admin/users?page={page}&per_page={}>; rel=\"{rel}\"",
+            list.per_page
+        )
+    };
+    let mut links = Vec::new();
+    if let Some(next) = list.next_page() {
+        links.push(link(next, "next"));
+    }
+    links.push(link(list.last_page(), "last"));
+    let headers = res.headers_mut();
+    if let Ok(value) = HeaderValue::try_from(links.join(", ")) {
+        headers.insert(header::LINK, value);
+    }
+    headers.insert("x-total-count", HeaderValue::from(list.total));
+    Ok(res)
+}
+
+/// The body of `POST /admin/users` and `PUT /admin/users/{id}` (GoTrue's `AdminUserParams`).
+#[derive(Default, Deserialize)]
+struct AdminUserBody {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    aud: Option<String>,
+    #[serde(default)]
+    role: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    password_hash: Option<String>,
+    #[serde(default)]
+    email_confirm: Option<bool>,
+    #[serde(default)]
+    user_metadata: Option<Value>,
+    #[serde(default)]
+    app_metadata: Option<Value>,
+    #[serde(default)]
+    ban_duration: Option<String>,
+}
+
+impl AdminUserBody {
+    /// Refuses what this server does not do, rather than ignoring it: phones, imported
+    /// hashes, and audiences or database roles other than `authenticated` (there is no
+    /// database role for a user here; roles that routes check live in `app_metadata.role`).
+    fn check(&self) -> Result<Option<Ban>, AuthError> {
+        let given = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty());
+        if given(&self.phone) {
+            return Err(ErrorCode::PhoneProviderDisabled.into());
+        }
+        if given(&self.password_hash) {
+            return Err(AuthError::validation(
+                "password_hash is not supported by this server: set a password instead",
+            ));
+        }
+        for (name, value) in [("role", &self.role), ("aud", &self.aud)] {
+            if given(value) && value.as_deref() != Some("authenticated") {
+                return Err(AuthError::validation(format!(
+                    "{name} can only be authenticated here; put application roles in app_metadata.role"
+                )));
+            }
+        }
+        self.ban_duration
+            .as_deref()
+            .filter(|d| !d.is_empty())
+            .map(Ban::parse)
+            .transpose()
+    }
+}
+
+async fn admin_create(
+    State(auth): State<AuthService>,
+    _: ServiceRole,
+    bytes: Bytes,
+) -> Result<Response, AuthError> {
+    let body: AdminUserBody = body(&bytes)?;
+    let ban = body.check()?;
+    let email = body.email.filter(|e| !e.is_empty()).ok_or_else(|| {
+        AuthError::validation("Cannot create a user without either an email or phone")
+    })?;
+    let mut account = NewAccount::new(email);
+    account.password = body.password;
+    account.email_confirm = body.email_confirm.unwrap_or(false);
+    account.user_metadata = body.user_metadata;
+    account.app_metadata = body.app_metadata;
+    account.ban = ban;
+    account.id = body.id.filter(|id| !id.is_empty());
+    let user = auth.admin().create_user(account).await?;
+    Ok(json_response(StatusCode::OK, &user.to_json(&[])))
+}
+
+async fn admin_get(
+    State(auth): State<AuthService>,
+    _: ServiceRole,
+    Path(id): Path<String>,
+) -> Result<Response, AuthError> {
+    let user = auth.admin().user(&id).await?;
+    let factors = auth.factors(&user.id).await?;
+    Ok(json_response(StatusCode::OK, &user.to_json(&factors)))
+}
+
+async fn admin_update(
+    State(auth): State<AuthService>,
+    _: ServiceRole,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, AuthError> {
+    let body: AdminUserBody = body(&bytes)?;
+    let ban = body.check()?;
+    let update = AccountUpdate {
+        email: body.email,
+        email_confirm: body.email_confirm.unwrap_or(false),
+        password: body.password,
+        user_metadata: body.user_metadata,
+        app_metadata: body.app_metadata,
+        ban,
+    };
+    let user = auth.admin().update_user(&id, update).await?;
+    let factors = auth.factors(&user.id).await?;
+    Ok(json_response(StatusCode::OK, &user.to_json(&factors)))
+}
+
+#[derive(Default, Deserialize)]
+struct DeleteBody {
+    #[serde(default)]
+    should_soft_delete: bool,
+}
+
+async fn admin_delete(
+    State(auth): State<AuthService>,
+    _: ServiceRole,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, AuthError> {
+    let body: DeleteBody = body(&bytes)?;
+    if body.should_soft_delete {
+        return Err(AuthError::validation(
+            "soft deletion is not supported by this server: delete the user",
+        ));
+    }
+    auth.admin().delete_user(&id).await?;
+    Ok(json_response(StatusCode::OK, &json!({})))
+}
+
+/// Admin endpoints this server does not have: the caller must still be the operator, so the
+/// answer tells nobody else which ones exist.
+async fn admin_unknown(_: ServiceRole) -> AuthError {
+    ErrorCode::NotFound.into()
 }

@@ -72,6 +72,32 @@ pub struct Claims {
     pub is_anonymous: bool,
 }
 
+/// The claims of a service-role key: who may call the admin API. Unlike an access token it
+/// names no user and no session, so it is never a session anywhere; and an access token,
+/// whose role is `authenticated`, is never a service key.
+#[cfg(feature = "server")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ServiceClaims {
+    /// Issuer: the site URL plus `/auth/v1`, as access tokens.
+    pub(crate) iss: String,
+    /// `service_role`.
+    pub(crate) role: String,
+    /// Issued at, unix seconds.
+    pub(crate) iat: i64,
+    /// Expiry, unix seconds.
+    pub(crate) exp: i64,
+    /// Not before (checked when present).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) nbf: Option<i64>,
+    /// A session id, which access tokens have and service keys must not.
+    #[serde(default, skip_serializing)]
+    pub(crate) session_id: Option<String>,
+}
+
+/// The role of a service-role key.
+#[cfg(feature = "server")]
+pub(crate) const SERVICE_ROLE: &str = "service_role";
+
 /// A session's authenticator assurance level (NIST SP 800-63B): `aal1` after a password,
 /// `aal2` after a second factor too. On the wire and in the database, `"aal1"` and `"aal2"`.
 ///
@@ -264,7 +290,7 @@ impl Header {
 #[cfg(feature = "server")]
 pub(crate) fn compact(
     header: &Header,
-    claims: &Claims,
+    claims: &impl Serialize,
     sign: impl FnOnce(&[u8]) -> Vec<u8>,
 ) -> Result<String, serde_json::Error> {
     let header = URL_SAFE_NO_PAD.encode(serde_json::to_vec(header)?);
@@ -340,21 +366,44 @@ impl<'a> TokenParts<'a> {
         ring::hmac::verify(key, self.input, &self.signature).map_err(|_| JwtError::Signature)
     }
 
-    /// The claims, once the signature has been checked: `exp` and `nbf` within the leeway,
-    /// `aud` `authenticated` and `iss` the given issuer.
-    pub(crate) fn claims(&self, issuer: &str, now: i64) -> Result<Claims, JwtError> {
-        let claims: Claims = URL_SAFE_NO_PAD
+    /// The payload as `T`, once the signature has been checked, with `exp` and `nbf` within
+    /// the leeway.
+    fn payload<T: serde::de::DeserializeOwned>(
+        &self,
+        now: i64,
+        times: impl FnOnce(&T) -> (i64, Option<i64>),
+    ) -> Result<T, JwtError> {
+        let claims: T = URL_SAFE_NO_PAD
             .decode(self.payload)
             .ok()
             .and_then(|p| serde_json::from_slice(&p).ok())
             .ok_or(JwtError::Malformed)?;
-        if claims.exp + LEEWAY_SECS < now {
+        let (exp, nbf) = times(&claims);
+        if exp + LEEWAY_SECS < now {
             return Err(JwtError::Expired);
         }
-        if claims.nbf.is_some_and(|nbf| nbf - LEEWAY_SECS > now) {
+        if nbf.is_some_and(|nbf| nbf - LEEWAY_SECS > now) {
             return Err(JwtError::NotYetValid);
         }
+        Ok(claims)
+    }
+
+    /// The claims, once the signature has been checked: `exp` and `nbf` within the leeway,
+    /// `aud` `authenticated` and `iss` the given issuer.
+    pub(crate) fn claims(&self, issuer: &str, now: i64) -> Result<Claims, JwtError> {
+        let claims: Claims = self.payload(now, |c: &Claims| (c.exp, c.nbf))?;
         if claims.aud != "authenticated" || claims.iss != issuer {
+            return Err(JwtError::Audience);
+        }
+        Ok(claims)
+    }
+
+    /// The claims of a service-role key, once the signature has been checked: `exp` and
+    /// `nbf` within the leeway and `iss` the given issuer. The role is the caller's to check.
+    #[cfg(feature = "server")]
+    pub(crate) fn service_claims(&self, issuer: &str, now: i64) -> Result<ServiceClaims, JwtError> {
+        let claims: ServiceClaims = self.payload(now, |c: &ServiceClaims| (c.exp, c.nbf))?;
+        if claims.iss != issuer {
             return Err(JwtError::Audience);
         }
         Ok(claims)

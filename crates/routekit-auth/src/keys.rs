@@ -11,7 +11,9 @@ use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
 use serde_json::Value;
 
 use crate::error::AuthError;
-use crate::jws::{Claims, Header, JwtError, LEEWAY_SECS, TokenParts, compact, hs256_key};
+use crate::jws::{
+    Claims, Header, JwtError, LEEWAY_SECS, ServiceClaims, TokenParts, compact, hs256_key,
+};
 use crate::store::{SigningKeyRow, Store};
 
 /// One ES256 key pair.
@@ -229,7 +231,7 @@ impl Keys {
     }
 
     /// Signs `claims` with the active key (with HS256 when a legacy secret is configured).
-    pub(crate) fn sign(&self, claims: &Claims) -> Result<String, AuthError> {
+    pub(crate) fn sign(&self, claims: &impl serde::Serialize) -> Result<String, AuthError> {
         if let Some(legacy) = &self.legacy {
             return compact(&Header::signing("HS256", None), claims, |input| {
                 ring::hmac::sign(legacy, input).as_ref().to_vec()
@@ -252,6 +254,21 @@ impl Keys {
 
     /// Verifies a token's signature and its `exp`, `nbf`, `aud` and `iss`.
     pub fn verify(&self, token: &str, issuer: &str, now: i64) -> Result<Claims, JwtError> {
+        self.signed(token)?.claims(issuer, now)
+    }
+
+    /// Verifies a service-role key's signature and its `exp`, `nbf` and `iss`.
+    pub(crate) fn verify_service(
+        &self,
+        token: &str,
+        issuer: &str,
+        now: i64,
+    ) -> Result<ServiceClaims, JwtError> {
+        self.signed(token)?.service_claims(issuer, now)
+    }
+
+    /// The token taken apart, once its signature verifies with one of the keys.
+    fn signed<'t>(&self, token: &'t str) -> Result<TokenParts<'t>, JwtError> {
         let parts = TokenParts::split(token)?;
         // The algorithm list is pinned, and each algorithm has its own keys: the header
         // cannot talk the verifier into another, nor into using a public key as a MAC key.
@@ -265,7 +282,7 @@ impl Keys {
             ("HS256", Some(legacy)) => parts.verify_hs256(legacy)?,
             _ => return Err(JwtError::Algorithm),
         }
-        parts.claims(issuer, now)
+        Ok(parts)
     }
 
     /// `{"keys":[…]}`: the public keys, active and retired-but-unexpired.

@@ -71,7 +71,7 @@ mod totp;
 mod user;
 
 pub use error::{AuthConfigError, AuthError, ErrorCode};
-pub use factor::{AssuranceLevel, Factor, FactorStatus, FactorType};
+pub use factor::{AssuranceLevel, Factor, FactorStatus, FactorType, Standing};
 pub use jws::{Aal, Amr, AuthMethod, Claims, JwtError, LEEWAY_SECS};
 
 #[cfg(feature = "server")]
@@ -89,7 +89,8 @@ pub use keys::Keys;
 pub use ratelimit::{Rate, RateLimits};
 #[cfg(feature = "server")]
 pub use service::{
-    AuthService, Challenge, Enrollment, SignOutScope, SignUp, TokenResponse, UserUpdate,
+    AccountUpdate, Admin, AuthService, Ban, Challenge, DEFAULT_PER_PAGE, Enrollment, MAX_PER_PAGE,
+    NewAccount, SignOutScope, SignUp, TokenResponse, UserUpdate, UsersPage,
 };
 #[cfg(feature = "server")]
 pub use store::{Backend, Store};

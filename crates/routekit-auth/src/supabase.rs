@@ -18,7 +18,7 @@ use hyper_util::rt::TokioExecutor;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::factor::{AssuranceLevel, FactorStatus};
+use crate::factor::{AssuranceLevel, FactorStatus, Standing};
 use crate::jws::{Claims, JwtError, TokenParts};
 
 /// Which hosted project to trust, and how to reach it.
@@ -351,6 +351,25 @@ impl SupabaseAuth {
         access_token: &str,
         claims: &Claims,
     ) -> Result<AssuranceLevel, SupabaseError> {
+        Ok(self.standing(access_token, claims).await?.assurance)
+    }
+
+    /// What the project says of the token's user: the assurance level (as
+    /// [`SupabaseAuth::assurance_level`]) and `app_metadata.role`, both from
+    /// `GET /auth/v1/user`, never from the token's own copy of the user. A revoked session, a
+    /// banned user, or a user who is not the token's `sub`, is [`SupabaseError::Refused`].
+    ///
+    /// ```no_run
+    /// # async fn f(supabase: routekit_auth::SupabaseAuth, token: &str) -> Result<(), routekit_auth::SupabaseError> {
+    /// let claims = supabase.verify_access_token(token).await?;
+    /// let admin = supabase.standing(token, &claims).await?.has_role("super-admin");
+    /// # Ok(()) }
+    /// ```
+    pub async fn standing(
+        &self,
+        access_token: &str,
+        claims: &Claims,
+    ) -> Result<Standing, SupabaseError> {
         let user = self.user(access_token).await?;
         if user["id"].as_str() != Some(claims.sub.as_str()) {
             let refusal = crate::ErrorCode::TokenUserNotFound;
@@ -365,7 +384,11 @@ impl SupabaseAuth {
                     == Some(FactorStatus::Verified)
             })
         });
-        Ok(AssuranceLevel::new(claims.aal, verified))
+        Ok(Standing::new(
+            claims.aal,
+            verified,
+            Standing::role_of(&user["app_metadata"]),
+        ))
     }
 
     /// `POST /auth/v1/token?grant_type=refresh_token`: a new session (the token response as

@@ -80,8 +80,15 @@ pub(crate) fn normalise_email(email: &str) -> Result<String, AuthError> {
     }
 }
 
+/// A new user's `app_metadata`, as GoTrue writes it for an e-mail account.
+pub(crate) fn default_app_metadata() -> Value {
+    json!({"provider": "email", "providers": ["email"]})
+}
+
 /// `user_metadata` from a sign-up's or update's `data`: an object, or nothing.
-fn metadata(data: Option<Value>) -> Result<Option<serde_json::Map<String, Value>>, AuthError> {
+pub(crate) fn metadata(
+    data: Option<Value>,
+) -> Result<Option<serde_json::Map<String, Value>>, AuthError> {
     match data {
         Some(Value::Object(map)) => Ok(Some(map)),
         Some(Value::Null) | None => Ok(None),
@@ -121,10 +128,12 @@ impl AuthService {
             .insert_user(&NewUser {
                 id: &id,
                 email: &email,
-                password_hash: &hash,
-                app_metadata: &json!({"provider": "email", "providers": ["email"]}).to_string(),
+                password_hash: Some(&hash),
+                app_metadata: &default_app_metadata().to_string(),
                 user_metadata: &user_metadata,
                 confirmed_at: config.autoconfirm.then_some(now),
+                signed_in_at: config.autoconfirm.then_some(now),
+                banned_until: None,
                 now,
             })
             .await;

@@ -3,6 +3,7 @@
 //! both call these.
 
 mod accounts;
+mod admin;
 mod mfa;
 mod tokens;
 
@@ -15,6 +16,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crate::client::{Client, ClientResolver};
 use crate::config::AuthConfig;
 use crate::error::{AuthError, ErrorCode};
+use crate::factor::Standing;
 use crate::jws::{Claims, JwtError};
 use crate::keys::Keys;
 use crate::password;
@@ -25,6 +27,7 @@ use crate::store::Store;
 use crate::user::User;
 
 pub use accounts::{SignUp, UserUpdate};
+pub use admin::{AccountUpdate, Admin, Ban, DEFAULT_PER_PAGE, MAX_PER_PAGE, NewAccount, UsersPage};
 pub use mfa::{Challenge, Enrollment};
 pub use tokens::{SignOutScope, TokenResponse};
 
@@ -166,18 +169,19 @@ impl AuthService {
         let now = crate::now();
         let keys = &self.inner.keys;
         match keys.verify(token, &self.inner.issuer, now) {
-            Err(JwtError::UnknownKey) => {
-                let known = match crate::jws::kid_of(token) {
-                    Some(kid) => keys.knows(&kid).await,
-                    None => false,
-                };
-                if known {
-                    keys.verify(token, &self.inner.issuer, now)
-                } else {
-                    Err(JwtError::UnknownKey)
-                }
+            Err(JwtError::UnknownKey) if self.knows_kid_of(token).await => {
+                keys.verify(token, &self.inner.issuer, now)
             }
             other => other,
+        }
+    }
+
+    /// Whether the key that `token` names is one of ours, after re-reading the keys if need
+    /// be (another instance may have rotated; see `Keys::knows`).
+    async fn knows_kid_of(&self, token: &str) -> bool {
+        match crate::jws::kid_of(token) {
+            Some(kid) => self.inner.keys.knows(&kid).await,
+            None => false,
         }
     }
 
@@ -213,6 +217,39 @@ impl AuthService {
         Ok(owner.is_some_and(|owner| owner == claims.sub))
     }
 
+    /// What the store says of the token's user, if the token's session still exists, is the
+    /// user's, and the user is not banned: the assurance level and `app_metadata.role`, read
+    /// in two queries and never from the token. `None` means no session.
+    ///
+    /// ```no_run
+    /// # async fn f(auth: routekit_auth::AuthService, token: &str) -> Result<(), Box<dyn std::error::Error>> {
+    /// let claims = auth.verify_access_token(token).await?;
+    /// let admin = auth
+    ///     .standing(&claims)
+    ///     .await?
+    ///     .is_some_and(|s| s.has_role("super-admin"));
+    /// # Ok(()) }
+    /// ```
+    pub async fn standing(&self, claims: &Claims) -> Result<Option<Standing>, AuthError> {
+        let Some(row) = self
+            .store()
+            .standing(&claims.session_id, &claims.sub)
+            .await?
+        else {
+            return Ok(None);
+        };
+        if row.banned_until.is_some_and(|until| until > crate::now()) {
+            return Ok(None);
+        }
+        let verified = self.store().has_verified_factor(&claims.sub).await?;
+        let app_metadata = serde_json::from_str(&row.app_metadata).unwrap_or_default();
+        Ok(Some(Standing::new(
+            claims.aal,
+            verified,
+            Standing::role_of(&app_metadata),
+        )))
+    }
+
     /// A number that changes whenever this instance ends a session or changes a user's
     /// factors: a cache of verified sessions is valid only while it stays the same.
     ///
@@ -226,7 +263,7 @@ impl AuthService {
         self.inner.generation.load(Ordering::Acquire)
     }
 
-    fn revoked(&self) {
+    pub(crate) fn revoked(&self) {
         self.inner.generation.fetch_add(1, Ordering::AcqRel);
     }
 

@@ -20,12 +20,16 @@ macro_rules! select_user {
 pub(crate) struct NewUser<'a> {
     pub(crate) id: &'a str,
     pub(crate) email: &'a str,
-    pub(crate) password_hash: &'a str,
+    /// `None` for a user created without a password: no password signs them in.
+    pub(crate) password_hash: Option<&'a str>,
     /// `app_metadata` and `user_metadata`, as JSON text.
     pub(crate) app_metadata: &'a str,
     pub(crate) user_metadata: &'a str,
     /// Set to now when sign-ups are confirmed at once.
     pub(crate) confirmed_at: Option<i64>,
+    /// Set to now when the sign-up signs the user in.
+    pub(crate) signed_in_at: Option<i64>,
+    pub(crate) banned_until: Option<i64>,
     pub(crate) now: i64,
 }
 
@@ -46,8 +50,8 @@ impl Store {
         sqlx::query(
             "INSERT INTO auth_users (id, email, password_hash, role, aud, app_metadata, \
              user_metadata, email_confirmed_at, last_sign_in_at, banned_until, created_at, \
-             updated_at) VALUES ($1, $2, $3, 'authenticated', 'authenticated', $4, $5, $6, $6, \
-             NULL, $7, $7)",
+             updated_at) VALUES ($1, $2, $3, 'authenticated', 'authenticated', $4, $5, $6, $7, \
+             $8, $9, $9)",
         )
         .bind(user.id)
         .bind(user.email)
@@ -55,6 +59,8 @@ impl Store {
         .bind(user.app_metadata)
         .bind(user.user_metadata)
         .bind(user.confirmed_at)
+        .bind(user.signed_in_at)
+        .bind(user.banned_until)
         .bind(user.now)
         .execute(&self.pool)
         .await?;
@@ -125,5 +131,164 @@ impl Store {
                 .await?;
         }
         tx.commit().await
+    }
+}
+
+/// An operator's changes to one user (the admin API), applied in one transaction; `None`
+/// leaves a column alone.
+#[derive(Default)]
+pub(crate) struct AdminChanges<'a> {
+    pub(crate) email: Option<&'a str>,
+    /// Sets `email_confirmed_at` to now, unless it is set already.
+    pub(crate) confirm_email: bool,
+    /// A new password: every session of the user ends.
+    pub(crate) password_hash: Option<&'a str>,
+    /// `user_metadata` and `app_metadata`, merged already, as JSON text.
+    pub(crate) user_metadata: Option<&'a str>,
+    pub(crate) app_metadata: Option<&'a str>,
+    /// `Some(None)` lifts a ban.
+    pub(crate) banned_until: Option<Option<i64>>,
+}
+
+/// What a session check needs of the user behind a live session: their `app_metadata` (for
+/// the role) and their ban.
+#[derive(sqlx::FromRow)]
+pub(crate) struct Standing {
+    pub(crate) app_metadata: String,
+    pub(crate) banned_until: Option<i64>,
+}
+
+impl Store {
+    /// The standing of user `user_id`, if session `session_id` exists and is theirs: one
+    /// query answers whether the session is alive and what its user may do.
+    pub(crate) async fn standing(
+        &self,
+        session_id: &str,
+        user_id: &str,
+    ) -> Result<Option<Standing>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT u.app_metadata, u.banned_until FROM auth_sessions s \
+             JOIN auth_users u ON u.id = s.user_id WHERE s.id = $1 AND s.user_id = $2",
+        )
+        .bind(session_id)
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    /// One page of users, newest first (GoTrue's order), and how many there are in all.
+    pub(crate) async fn users_page(
+        &self,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<User>, i64), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let users = sqlx::query_as(select_user!(
+            "ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2"
+        ))
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&mut *tx)
+        .await?;
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM auth_users")
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok((users, total))
+    }
+
+    /// Applies an operator's `changes` to user `id` in one transaction: all of them or none.
+    /// A unique violation means the new e-mail has another account.
+    pub(crate) async fn admin_update_user(
+        &self,
+        id: &str,
+        changes: &AdminChanges<'_>,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        if let Some(email) = changes.email {
+            sqlx::query("UPDATE auth_users SET email = $1, updated_at = $2 WHERE id = $3")
+                .bind(email)
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if changes.confirm_email {
+            sqlx::query(
+                "UPDATE auth_users SET email_confirmed_at = COALESCE(email_confirmed_at, $1), \
+                 updated_at = $1 WHERE id = $2",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some(hash) = changes.password_hash {
+            sqlx::query("UPDATE auth_users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+                .bind(hash)
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM auth_sessions WHERE user_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(metadata) = changes.user_metadata {
+            sqlx::query("UPDATE auth_users SET user_metadata = $1, updated_at = $2 WHERE id = $3")
+                .bind(metadata)
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(metadata) = changes.app_metadata {
+            sqlx::query("UPDATE auth_users SET app_metadata = $1, updated_at = $2 WHERE id = $3")
+                .bind(metadata)
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(until) = changes.banned_until {
+            sqlx::query("UPDATE auth_users SET banned_until = $1, updated_at = $2 WHERE id = $3")
+                .bind(until)
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await
+    }
+
+    /// Deletes user `id` with their sessions and factors (the foreign keys cascade): whether
+    /// there was one.
+    pub(crate) async fn delete_user(&self, id: &str) -> Result<bool, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        // Explicit as well as cascaded, so that a database without foreign keys enforced
+        // leaves nothing behind either.
+        sqlx::query(
+            "DELETE FROM auth_mfa_challenges WHERE factor_id IN \
+             (SELECT id FROM auth_factors WHERE user_id = $1)",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM auth_factors WHERE user_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM auth_sessions WHERE user_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let deleted = sqlx::query("DELETE FROM auth_users WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(deleted.rows_affected() == 1)
     }
 }

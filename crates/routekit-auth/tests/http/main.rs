@@ -3,6 +3,7 @@
 mod helpers;
 
 mod accounts;
+mod admin;
 #[cfg(feature = "captcha")]
 mod captcha;
 mod gotrue_messages;
