@@ -644,7 +644,7 @@ fn route_levels(
     for level in levels.into_iter().rev() {
         next = Some(match next {
             Some(next) => level.fallback_service(next),
-            None => level.fallback(|| async { ApiError::not_found("no route matches this URL") }),
+            None => level.fallback(|| async { ApiError::no_route() }),
         });
     }
     next.expect("level 0 always exists")

@@ -152,6 +152,12 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
+    /// What a URL no route serves gets, and what a role route answers a user without the
+    /// role, so that the two cannot be told apart.
+    pub(crate) fn no_route() -> Self {
+        Self::not_found("no route matches this URL")
+    }
+
     /// 404 `not_found`.
     pub fn not_found(message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)

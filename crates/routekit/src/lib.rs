@@ -69,7 +69,9 @@ pub use serve::{bind_address, init_logging, serve_with_shutdown, shutdown_signal
 #[cfg(feature = "auth")]
 pub use session::AuthApi;
 #[cfg(feature = "sessions")]
-pub use session::{Session, SessionConfig, SessionCookie, SessionData, SessionSource};
+pub use session::{
+    RolePolicy, RoleRefusal, Session, SessionConfig, SessionCookie, SessionData, SessionSource,
+};
 #[cfg(feature = "validate")]
 pub use valid::{Valid, validate};
 

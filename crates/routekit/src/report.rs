@@ -9,7 +9,8 @@ use crate::app::App;
 use crate::route::RouteInfo;
 
 impl App {
-    /// The routes as a table (methods, URL, CSRF state, `AUTH`, `CAPTCHA`, file), followed by a warning for
+    /// The routes as a table (methods, URL, CSRF state, `AUTH` (`required`, `role:<name>` or
+    /// `-`), `CAPTCHA`, file), followed by a warning for
     /// every mutating route exempt from CSRF checks, and for CSRF switched off altogether.
     ///
     /// The CSRF column says `checked`, `exempt`, `off` (switched off app-wide) or `-` (the
@@ -48,8 +49,9 @@ fn report(manifest: &[RouteInfo], csrf_enabled: bool) -> String {
                 (true, true) => "exempt",
             };
             let auth = match route.settings.auth {
-                crate::Auth::Required => "required",
-                _ => "-",
+                crate::Auth::Required => "required".to_owned(),
+                crate::Auth::Role(role) => format!("role:{role}"),
+                _ => "-".to_owned(),
             };
             let captcha = match route.methods.iter().any(is_mutating) && route.settings.captcha {
                 true => "required",
@@ -59,7 +61,7 @@ fn report(manifest: &[RouteInfo], csrf_enabled: bool) -> String {
                 methods.join(", "),
                 route.url.to_owned(),
                 csrf.to_owned(),
-                auth.to_owned(),
+                auth,
                 captcha.to_owned(),
                 route.file.to_owned(),
             ]
@@ -130,6 +132,9 @@ mod tests {
             Route::new("/account", "app/account/route.rs", &["/account"])
                 .get(h)
                 .auth(crate::Auth::Required),
+            Route::new("/admin", "app/admin/route.rs", &["/admin"])
+                .get(h)
+                .auth(crate::Auth::Role("super-admin")),
         ]))
     }
 
@@ -137,12 +142,13 @@ mod tests {
     fn the_table_lists_csrf_state_per_route() {
         let report = app().csrf(true).routes_report();
         let expected = "\
-METHODS    URL       CSRF     AUTH      CAPTCHA   FILE
-GET        /         -        -         -         app/route.rs
-GET, POST  /items    checked  -         required  app/items/route.rs
-POST       /hook     exempt   -         -         app/hook/route.rs
-GET        /feed     -        -         -         app/feed/route.rs
-GET        /account  -        required  -         app/account/route.rs
+METHODS    URL       CSRF     AUTH              CAPTCHA   FILE
+GET        /         -        -                 -         app/route.rs
+GET, POST  /items    checked  -                 required  app/items/route.rs
+POST       /hook     exempt   -                 -         app/hook/route.rs
+GET        /feed     -        -                 -         app/feed/route.rs
+GET        /account  -        required          -         app/account/route.rs
+GET        /admin    -        role:super-admin  -         app/admin/route.rs
 warning: POST /hook is exempt from CSRF checks (`pub const CSRF: bool = false;` in \
 app/hook/route.rs); it must authenticate its callers another way, such as a signature
 ";

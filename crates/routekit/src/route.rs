@@ -87,9 +87,10 @@ impl Layers {
     {
         // Without the `auth` feature such a route never serves: `App::check` refuses to start.
         #[cfg(feature = "sessions")]
-        if self.auth == Auth::Required {
+        if self.auth.needs_session() {
             // Inside the CSRF layer: a forged request is refused before any session lookup.
-            return self.guarded(filter, crate::session::RequireSession::new(svc));
+            let guard = crate::session::RequireSession::new(svc, self.auth.role());
+            return self.guarded(filter, guard);
         }
         self.guarded(filter, svc)
     }
@@ -188,6 +189,39 @@ pub enum Auth {
     /// A [`Session`](crate::Session) that meets the MFA rule, checked before any handler of
     /// the file runs (after the CSRF check), with the same redirects and JSON errors.
     Required,
+    /// A session whose user holds this role: `app_metadata.role` as the auth store has it
+    /// (never a cookie's or a token's copy), checked as
+    /// [`Session::require_role`](crate::Session::require_role) does. Makerkit's super admin: a user with a verified factor
+    /// must be at `aal2`, and one without a factor is not let in either, unless
+    /// [`RolePolicy::require_factor`](crate::RolePolicy) says otherwise. Others get the app's
+    /// own 404 `not_found`, as if the route did not exist (or 403 `forbidden`, see
+    /// [`RolePolicy`](crate::RolePolicy)); no session still gets the sign-in redirect or 401.
+    ///
+    /// ```
+    /// // app/api/admin/users/route.rs
+    /// pub const AUTH: routekit::Auth = routekit::Auth::Role("super-admin");
+    /// ```
+    Role(&'static str),
+}
+
+impl Auth {
+    /// Whether the route needs a session (any value but [`Auth::Public`]).
+    ///
+    /// ```
+    /// assert!(routekit::Auth::Role("admin").needs_session());
+    /// assert!(!routekit::Auth::Public.needs_session());
+    /// ```
+    pub fn needs_session(self) -> bool {
+        !matches!(self, Auth::Public)
+    }
+
+    /// The role the route needs, if any.
+    pub fn role(self) -> Option<&'static str> {
+        match self {
+            Auth::Role(role) => Some(role),
+            _ => None,
+        }
+    }
 }
 
 /// What the manifest says of one route.
@@ -267,9 +301,13 @@ impl Route {
                 self.file
             ));
         }
-        if self.settings.auth == Auth::Required && !sessions {
+        if self.settings.auth.needs_session() && !sessions {
+            let setting = match self.settings.auth {
+                Auth::Role(role) => format!("Auth::Role({role:?})"),
+                _ => "Auth::Required".to_owned(),
+            };
             problems.push(format!(
-                "{}: `pub const AUTH: Auth = Auth::Required` needs sessions, but the app has no auth: {fix}",
+                "{}: `pub const AUTH: Auth = {setting}` needs sessions, but the app has no auth: {fix}",
                 self.file
             ));
         }

@@ -7,6 +7,7 @@
 //! # Ok(()) }
 //! ```
 
+mod admin;
 mod html;
 mod pages;
 mod validate;

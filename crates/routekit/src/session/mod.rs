@@ -45,9 +45,12 @@ pub struct SessionConfig {
     /// No other `sb-…-auth-token` cookie is ever read, so a sibling subdomain cannot plant a
     /// session of its own (login CSRF).
     pub cookie_name: Option<String>,
-    /// How long a verified session is trusted before its row and factors are looked up again
-    /// (default 5 s). Sessions ended on this instance drop out at once.
+    /// How long a verified session is trusted before its row, its user's ban, role and
+    /// factors are looked up again (default 5 s): the revocation delay across instances.
+    /// Sessions ended, users banned and roles changed on this instance drop out at once.
     pub recheck_after: Duration,
+    /// How `Auth::Role` routes and [`Session::require_role`] decide.
+    pub roles: RolePolicy,
 }
 
 impl Default for SessionConfig {
@@ -57,6 +60,60 @@ impl Default for SessionConfig {
             mfa_path: "/auth/verify".to_owned(),
             cookie_name: None,
             recheck_after: Duration::from_secs(5),
+            roles: RolePolicy::default(),
+        }
+    }
+}
+
+/// How a role is checked, for `pub const AUTH: Auth = Auth::Role("…")` routes and
+/// [`Session::require_role`].
+///
+/// ```
+/// use routekit::{RolePolicy, RoleRefusal, SessionConfig};
+///
+/// let mut config = SessionConfig::default();
+/// assert!(config.roles.require_factor, "as Makerkit's super admin");
+/// assert_eq!(config.roles.refusal, RoleRefusal::NotFound);
+/// // An internal tool whose admins have no second factor, and which says 403:
+/// config.roles = RolePolicy { require_factor: false, refusal: RoleRefusal::Forbidden };
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RolePolicy {
+    /// Whether holding the role also needs a verified factor (default `true`). A holder
+    /// with one must be at `aal2` either way: every `Session` keeps the MFA rule.
+    pub require_factor: bool,
+    /// What a user without the role gets (default [`RoleRefusal::NotFound`]).
+    pub refusal: RoleRefusal,
+}
+
+impl Default for RolePolicy {
+    fn default() -> Self {
+        RolePolicy {
+            require_factor: true,
+            refusal: RoleRefusal::NotFound,
+        }
+    }
+}
+
+/// The answer to a signed-in user who does not hold a route's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RoleRefusal {
+    /// 404 `not_found`, the very answer of a URL no route serves: the route stays hidden.
+    NotFound,
+    /// 403 `forbidden`.
+    Forbidden,
+}
+
+impl RoleRefusal {
+    pub(super) fn error(self) -> ApiError {
+        match self {
+            RoleRefusal::NotFound => ApiError::no_route(),
+            RoleRefusal::Forbidden => ApiError::new(
+                http::StatusCode::FORBIDDEN,
+                "forbidden",
+                "your account does not have the role this needs",
+            ),
         }
     }
 }
@@ -94,8 +151,15 @@ pub struct SessionData {
     pub aal: routekit_auth::Aal,
     /// How the session was authenticated, newest first.
     pub amr: Vec<Amr>,
+    /// The user's `app_metadata.role` as the auth store has it when the session was last
+    /// checked (at most [`SessionConfig::recheck_after`] ago), not the token's copy in
+    /// `claims`, which the user's browser holds and is only as fresh as the token.
+    pub role: Option<String>,
+    /// Whether the user has a verified MFA factor, from the store.
+    pub verified_factor: bool,
     /// Every claim of the access token.
     pub claims: Claims,
+    roles: RolePolicy,
 }
 
 impl std::ops::Deref for Session {
@@ -107,15 +171,62 @@ impl std::ops::Deref for Session {
 }
 
 impl Session {
-    pub(super) fn new(claims: Claims) -> Self {
+    pub(super) fn new(
+        claims: Claims,
+        standing: routekit_auth::Standing,
+        roles: RolePolicy,
+    ) -> Self {
         Session(Arc::new(SessionData {
             user_id: claims.sub.clone(),
             email: claims.email.clone(),
             session_id: claims.session_id.clone(),
             aal: claims.aal,
             amr: claims.amr.clone(),
+            role: standing.role,
+            verified_factor: standing.verified_factor,
             claims,
+            roles,
         }))
+    }
+
+    /// Whether the user's stored role is `role` (see [`SessionData::role`]).
+    ///
+    /// ```
+    /// use routekit::{Json, Session};
+    /// use serde_json::{Value, json};
+    ///
+    /// pub async fn GET(session: Session) -> Json<Value> {
+    ///     Json(json!({ "admin": session.has_role("super-admin") }))
+    /// }
+    /// ```
+    pub fn has_role(&self, role: &str) -> bool {
+        self.role.as_deref() == Some(role)
+    }
+
+    /// The check of an `Auth::Role(role)` route, for a handler that decides for itself: the
+    /// stored role is `role`, and the user has a verified factor unless
+    /// [`RolePolicy::require_factor`] is off (a `Session` with a factor is `aal2` already).
+    /// Else the app's 404 `not_found` (or 403 `forbidden`, per [`RolePolicy::refusal`]).
+    ///
+    /// ```
+    /// use routekit::{ApiError, Json, Session};
+    /// use serde_json::{Value, json};
+    ///
+    /// pub async fn DELETE(session: Session) -> Result<Json<Value>, ApiError> {
+    ///     session.require_role("super-admin")?;
+    ///     Ok(Json(json!({ "deleted": true })))
+    /// }
+    /// ```
+    pub fn require_role(&self, role: &str) -> Result<(), ApiError> {
+        if self.holds(role) {
+            Ok(())
+        } else {
+            Err(self.roles.refusal.error())
+        }
+    }
+
+    pub(super) fn holds(&self, role: &str) -> bool {
+        self.has_role(role) && (self.verified_factor || !self.roles.require_factor)
     }
 }
 
@@ -227,8 +338,10 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthApi {
     }
 }
 
-async fn extract(parts: &Parts) -> Result<Option<Session>, Response> {
-    // Already checked by a route's `AUTH = Required`.
+/// The request's session, if it has one that meets the MFA rule (and, with `role`, whose
+/// user holds it).
+async fn extract(parts: &Parts, role: Option<&str>) -> Result<Option<Session>, Response> {
+    // Already checked by a route's `AUTH`.
     if let Some(session) = parts.extensions.get::<Session>() {
         return Ok(Some(session.clone()));
     }
@@ -274,7 +387,7 @@ async fn extract(parts: &Parts) -> Result<Option<Session>, Response> {
             Err(refusal) => return Err(sessions.refuse(refusal, parts)),
         }
     }
-    match sessions.check(&token).await {
+    match sessions.check(&token, role).await {
         Ok(session) => Ok(Some(session)),
         Err(Refusal::Unauthenticated) => Ok(None),
         Err(refusal) => Err(sessions.refuse(refusal, parts)),
@@ -285,7 +398,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        match extract(parts).await? {
+        match extract(parts, None).await? {
             Some(session) => Ok(session),
             None => Err(SessionScope::of(parts).map_or_else(
                 || ApiError::internal("no auth configured").into_response(),
@@ -301,20 +414,22 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Session {
     /// `None` without a valid session; a session that must verify a factor, or a lookup that
     /// fails, is still refused (MFA redirect or 403, 503).
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
-        extract(parts).await
+        extract(parts, None).await
     }
 }
 
-/// Runs the inner service only with a [`Session`] (a route's `AUTH = Required`), which it
-/// leaves in the request for handlers that take one.
+/// Runs the inner service only with a [`Session`] (a route's `AUTH = Required`), whose user
+/// holds `role` if there is one (`AUTH = Role(…)`), and leaves the session in the request
+/// for handlers that take one.
 #[derive(Clone)]
 pub(crate) struct RequireSession<S> {
     inner: S,
+    role: Option<&'static str>,
 }
 
 impl<S> RequireSession<S> {
-    pub(crate) fn new(inner: S) -> Self {
-        RequireSession { inner }
+    pub(crate) fn new(inner: S, role: Option<&'static str>) -> Self {
+        RequireSession { inner, role }
     }
 }
 
@@ -344,9 +459,18 @@ where
     fn call(&mut self, req: axum::extract::Request) -> Self::Future {
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
+        let role = self.role;
         Box::pin(async move {
             let (mut parts, body) = req.into_parts();
-            match <Session as FromRequestParts<()>>::from_request_parts(&mut parts, &()).await {
+            let session = match extract(&parts, role).await {
+                Ok(Some(session)) => Ok(session),
+                Ok(None) => Err(SessionScope::of(&parts).map_or_else(
+                    || ApiError::internal("no auth configured").into_response(),
+                    |s| s.sessions.refuse(Refusal::Unauthenticated, &parts),
+                )),
+                Err(refusal) => Err(refusal),
+            };
+            match session {
                 Ok(session) => {
                     parts.extensions.insert(session);
                     inner

@@ -11,6 +11,10 @@ use crate::error::ApiError;
 
 /// The answer to a request refused for `refusal`.
 pub(super) fn respond(config: &SessionConfig, refusal: Refusal, parts: &Parts) -> Response {
+    // Not a sign-in problem: no redirect would help, and a page must look like no page.
+    if refusal == Refusal::NotPermitted {
+        return config.roles.refusal.error().into_response();
+    }
     if is_navigation(&parts.headers) && refusal != Refusal::Unavailable {
         let target = match refusal {
             Refusal::MfaRequired => &config.mfa_path,
@@ -49,6 +53,7 @@ pub(super) fn respond(config: &SessionConfig, refusal: Refusal, parts: &Parts) -
         Refusal::Unavailable => {
             ApiError::unavailable("the session store is unavailable; try again")
         }
+        Refusal::NotPermitted => config.roles.refusal.error(),
     }
     .into_response()
 }

@@ -9,7 +9,7 @@ use axum::response::Response;
 use http::request::Parts;
 #[cfg(feature = "auth")]
 use routekit_auth::AuthService;
-use routekit_auth::Claims;
+use routekit_auth::{Claims, Standing};
 #[cfg(feature = "supabase")]
 use routekit_auth::{SupabaseAuth, SupabaseError};
 
@@ -113,6 +113,8 @@ pub(super) enum Refusal {
     Unauthenticated,
     MfaRequired,
     Unavailable,
+    /// Signed in, without the route's role.
+    NotPermitted,
 }
 
 /// Who issues the sessions and answers whether one is still alive: the argument of
@@ -168,8 +170,9 @@ impl SessionSource {
     }
 
     /// Verifies the token, then asks the store (never the client's copy of the user)
-    /// whether its session is alive and whether the MFA rule wants `aal2`.
-    async fn inspect(&self, token: &str) -> Result<(Claims, bool), Refusal> {
+    /// whether its session is alive and its user not banned, whether the MFA rule wants
+    /// `aal2`, and what role the user has.
+    async fn inspect(&self, token: &str) -> Result<(Claims, Standing), Refusal> {
         match self {
             #[cfg(feature = "auth")]
             SessionSource::Embedded(auth) => {
@@ -177,18 +180,12 @@ impl SessionSource {
                     .verify_access_token(token)
                     .await
                     .map_err(|_| Refusal::Unauthenticated)?;
-                let alive = auth
-                    .session_exists(&claims)
+                let standing = auth
+                    .standing(&claims)
                     .await
-                    .map_err(|_| Refusal::Unavailable)?;
-                if !alive {
-                    return Err(Refusal::Unauthenticated);
-                }
-                let level = auth
-                    .assurance_level(&claims)
-                    .await
-                    .map_err(|_| Refusal::Unavailable)?;
-                Ok((claims, level.requires_mfa()))
+                    .map_err(|_| Refusal::Unavailable)?
+                    .ok_or(Refusal::Unauthenticated)?;
+                Ok((claims, standing))
             }
             #[cfg(feature = "supabase")]
             SessionSource::Supabase(project) => {
@@ -196,13 +193,14 @@ impl SessionSource {
                     .verify_access_token(token)
                     .await
                     .map_err(supabase_refusal)?;
-                // The project answers both: a revoked session is refused, and the factors are
-                // the ones the project has, whatever the cookie says.
-                let level = project
-                    .assurance_level(token, &claims)
+                // The project answers all of it: a revoked session or a banned user is
+                // refused, and the factors and role are the ones the project has, whatever
+                // the cookie says.
+                let standing = project
+                    .standing(token, &claims)
                     .await
                     .map_err(supabase_refusal)?;
-                Ok((claims, level.requires_mfa()))
+                Ok((claims, standing))
             }
         }
     }
@@ -363,8 +361,10 @@ impl Sessions {
         refreshed
     }
 
-    /// Verifies `token` and applies the revocation and MFA rules, from the cache when fresh.
-    pub(super) async fn check(&self, token: &str) -> Result<Session, Refusal> {
+    /// Verifies `token` and applies the revocation and MFA rules, and with `role` the role
+    /// rule, from the cache when fresh. The role comes first: a user without it learns
+    /// nothing of the route, not even that it wants a second factor.
+    pub(super) async fn check(&self, token: &str, role: Option<&str>) -> Result<Session, Refusal> {
         let inner = &self.0;
         if token.len() > MAX_TOKEN_BYTES {
             return Err(Refusal::Unauthenticated);
@@ -383,11 +383,12 @@ impl Sessions {
         let (session, requires_mfa) = match cached {
             Some(hit) => hit,
             None => {
-                let (claims, requires_mfa) = inner.backend.inspect(token).await?;
+                let (claims, standing) = inner.backend.inspect(token).await?;
+                let requires_mfa = standing.assurance.requires_mfa();
                 let now_unix = unix_now();
                 let lifetime =
                     Duration::from_secs(claims.exp.saturating_sub(now_unix).max(0) as u64);
-                let session = Session::new(claims);
+                let session = Session::new(claims, standing, inner.config.roles);
                 let entry = Cached {
                     token: Box::from(token),
                     session: session.clone(),
@@ -405,6 +406,11 @@ impl Sessions {
                 (session, requires_mfa)
             }
         };
+        if let Some(role) = role
+            && !session.holds(role)
+        {
+            return Err(Refusal::NotPermitted);
+        }
         if requires_mfa {
             return Err(Refusal::MfaRequired);
         }

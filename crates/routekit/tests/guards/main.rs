@@ -3,5 +3,7 @@
 
 #[cfg(feature = "captcha")]
 mod captcha;
+#[cfg(feature = "auth")]
+mod roles;
 #[cfg(feature = "validate")]
 mod validation;
