@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createECDH, createHash, createPrivateKey, randomBytes, sign } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -215,5 +216,140 @@ test('with a captcha configured, signUp and signInWithPassword send options.capt
   } finally {
     guarded.child.kill('SIGTERM');
     provider.close();
+  }
+});
+
+/// A P-256 signing key as ROUTEKIT_AUTH_SIGNING_KEY takes it (the private scalar in
+/// base64url), the key id the server gives it, and the key for Node's signer.
+function signingKey() {
+  const d = randomBytes(32);
+  const ecdh = createECDH('prime256v1');
+  ecdh.setPrivateKey(d);
+  const point = ecdh.getPublicKey();
+  const key = createPrivateKey({
+    key: {
+      kty: 'EC',
+      crv: 'P-256',
+      d: d.toString('base64url'),
+      x: point.subarray(1, 33).toString('base64url'),
+      y: point.subarray(33).toString('base64url'),
+    },
+    format: 'jwk',
+  });
+  const kid = `config-${createHash('sha256').update(point).digest().subarray(0, 12).toString('base64url')}`;
+  return { env: d.toString('base64url'), kid, key };
+}
+
+/// An ES256 JWT, as an operator mints a service-role key from the configured signing key.
+function es256(key, kid, claims) {
+  const part = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const input = `${part({ alg: 'ES256', kid, typ: 'JWT' })}.${part(claims)}`;
+  const signature = sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
+  return `${input}.${signature.toString('base64url')}`;
+}
+
+test('auth.admin.* with a service-role key manages users; nothing else opens the admin API', async () => {
+  const signing = signingKey();
+  const operator = await startServer({ ROUTEKIT_AUTH_SIGNING_KEY: signing.env });
+  try {
+    const now = Math.floor(Date.now() / 1000);
+    const issuer = 'http://127.0.0.1:3000/auth/v1';
+    const serviceKey = es256(signing.key, signing.kid, { iss: issuer, role: 'service_role', iat: now, exp: now + 600 });
+    const options = { auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false } };
+    const admin = createClient(operator.url, serviceKey, options).auth.admin;
+    const password = 'correct horse battery staple';
+
+    const created = await admin.createUser({
+      email: 'boss@example.com',
+      password,
+      email_confirm: true,
+      app_metadata: { role: 'super-admin' },
+      user_metadata: { name: 'Boss' },
+    });
+    assert.equal(created.error, null);
+    const boss = created.data.user;
+    assert.equal(boss.app_metadata.role, 'super-admin');
+    assert.equal(boss.app_metadata.provider, 'email');
+    assert.deepEqual(boss.user_metadata, { name: 'Boss' });
+    assert.ok(boss.email_confirmed_at);
+    const dup = await admin.createUser({ email: 'boss@example.com' });
+    assert.equal(dup.error.status, 422);
+    assert.equal(dup.error.code, 'email_exists');
+    const second = await admin.createUser({ email: 'second@example.com', password, email_confirm: true });
+    assert.equal(second.error, null);
+
+    // listUsers reads GoTrue's Link and X-Total-Count headers.
+    const page = await admin.listUsers({ page: 1, perPage: 1 });
+    assert.equal(page.error, null);
+    assert.equal(page.data.users.length, 1);
+    assert.equal(page.data.total, 2);
+    assert.equal(page.data.nextPage, 2);
+    assert.equal(page.data.lastPage, 2);
+    const all = await admin.listUsers();
+    assert.deepEqual(all.data.users.map((u) => u.email).sort(), ['boss@example.com', 'second@example.com']);
+
+    const got = await admin.getUserById(boss.id);
+    assert.equal(got.data.user.email, 'boss@example.com');
+
+    // The user signs in; a ban stops sign-ins, refreshes and the live session.
+    const user = createClient(operator.url, 'routekit-anon-key', options);
+    const signIn = await user.auth.signInWithPassword({ email: 'second@example.com', password });
+    assert.equal(signIn.error, null);
+    const secondId = signIn.data.user.id;
+    const banned = await admin.updateUserById(secondId, { ban_duration: '24h', app_metadata: { plan: 'pro' } });
+    assert.equal(banned.error, null);
+    assert.ok(banned.data.user.banned_until);
+    assert.equal(banned.data.user.app_metadata.plan, 'pro');
+    const refused = await createClient(operator.url, 'routekit-anon-key', options)
+      .auth.signInWithPassword({ email: 'second@example.com', password });
+    assert.equal(refused.error.code, 'user_banned');
+    const getUser = await user.auth.getUser();
+    assert.equal(getUser.error.code, 'user_banned');
+    const refresh = await user.auth.refreshSession();
+    assert.equal(refresh.error.code, 'user_banned');
+
+    // Lifted, with a new password; then signed out everywhere with the user's token.
+    const lifted = await admin.updateUserById(secondId, { ban_duration: 'none', password: 'a brand new passphrase' });
+    assert.equal(lifted.error, null);
+    assert.equal(lifted.data.user.banned_until, undefined);
+    const again = await user.auth.signInWithPassword({ email: 'second@example.com', password: 'a brand new passphrase' });
+    assert.equal(again.error, null);
+    const out = await admin.signOut(again.data.session.access_token, 'global');
+    assert.equal(out.error, null);
+    const dead = await user.auth.refreshSession();
+    assert.equal(dead.error.code, 'refresh_token_not_found');
+
+    const deleted = await admin.deleteUser(secondId);
+    assert.equal(deleted.error, null);
+    assert.equal(deleted.data.user.id, secondId);
+    const gone = await admin.getUserById(secondId);
+    assert.equal(gone.error.status, 404);
+    assert.equal(gone.error.code, 'user_not_found');
+
+    // Refused: the anon key, a user's access token, an expired key, a key signed by another
+    // key under the same id, and the key in a cookie.
+    const anon = await createClient(operator.url, 'routekit-anon-key', options).auth.admin.listUsers();
+    assert.equal(anon.error.status, 403);
+    assert.equal(anon.error.code, 'bad_jwt');
+    const bossSession = await createClient(operator.url, 'routekit-anon-key', options)
+      .auth.signInWithPassword({ email: 'boss@example.com', password });
+    const asUser = await createClient(operator.url, bossSession.data.session.access_token, options).auth.admin.listUsers();
+    assert.equal(asUser.error.status, 403);
+    assert.equal(asUser.error.code, 'not_admin');
+    const expired = es256(signing.key, signing.kid, { iss: issuer, role: 'service_role', iat: now - 7200, exp: now - 3600 });
+    const late = await createClient(operator.url, expired, options).auth.admin.listUsers();
+    assert.equal(late.error.code, 'bad_jwt');
+    const forged = es256(signingKey().key, signing.kid, { iss: issuer, role: 'service_role', iat: now, exp: now + 600 });
+    const fake = await createClient(operator.url, forged, options).auth.admin.createUser({ email: 'mallory@example.com' });
+    assert.equal(fake.error.code, 'bad_jwt');
+    const viaCookie = await fetch(`${operator.url}/auth/v1/admin/users`, {
+      headers: { cookie: `sb-127-auth-token=${serviceKey}`, 'x-supabase-api-version': '2024-01-01' },
+    });
+    assert.equal(viaCookie.status, 401);
+    assert.equal((await viaCookie.json()).code, 'no_authorization');
+    const left = await admin.listUsers();
+    assert.deepEqual(left.data.users.map((u) => u.email), ['boss@example.com'], 'no refusal created a user');
+  } finally {
+    operator.child.kill('SIGTERM');
   }
 });
