@@ -17,6 +17,7 @@ on_both_databases!(
     forged_expired_and_foreign_tokens_are_refused,
     a_signed_out_session_stops_working_at_once,
     a_session_signed_out_on_another_instance_stops_within_the_recheck_interval,
+    a_user_banned_on_another_instance_is_refused_within_the_recheck_interval,
     a_user_with_a_verified_factor_needs_aal2,
     a_route_with_auth_required_runs_only_with_a_session,
     a_protected_mutation_needs_both_a_session_and_a_csrf_token,
@@ -202,6 +203,45 @@ async fn a_session_signed_out_on_another_instance_stops_within_the_recheck_inter
     })
     .await;
     eprintln!("instance b refused the session {took:?} after the sign-out on a");
+}
+
+async fn a_user_banned_on_another_instance_is_refused_within_the_recheck_interval(db: TestDb) {
+    let operator = routekit_auth::AuthService::start(routekit_auth::AuthConfig::new(db.url()))
+        .await
+        .unwrap();
+    let auth = routekit_auth::AuthService::start(routekit_auth::AuthConfig::new(db.url()))
+        .await
+        .unwrap();
+    let mut sessions = routekit::SessionConfig::default();
+    sessions.recheck_after = std::time::Duration::from_millis(300);
+    let app = saas::routes_only(&saas::Config::default())
+        .sessions(auth.clone())
+        .session_config(sessions)
+        .auth_api(auth);
+    let server = TestServer::spawn(app.into_service()).await;
+    let session = sign_up(&server, "ann@example.com").await;
+    let t = token(&session);
+    assert_eq!(
+        me(&server, |r| r.bearer_auth(&t)).await.status(),
+        200,
+        "cached"
+    );
+    // The operator bans her through another instance of the auth service.
+    operator
+        .admin()
+        .update_user(
+            session["user"]["id"].as_str().unwrap(),
+            routekit_auth::AccountUpdate::default().ban(routekit_auth::Ban::For(
+                std::time::Duration::from_secs(3600),
+            )),
+        )
+        .await
+        .unwrap();
+    let took = crate::helpers::refused_within(std::time::Duration::from_millis(1300), || {
+        me(&server, |r| r.bearer_auth(&t))
+    })
+    .await;
+    eprintln!("the app refused the banned user's session {took:?} after the ban");
 }
 
 async fn a_user_with_a_verified_factor_needs_aal2(db: TestDb) {

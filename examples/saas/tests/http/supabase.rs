@@ -20,6 +20,7 @@ on_both_databases!(
     tokens_the_project_did_not_sign_are_refused,
     a_rotated_signing_key_is_fetched_on_its_first_unknown_kid,
     the_project_decides_the_mfa_rule_whatever_the_cookie_says,
+    the_project_decides_the_role_whatever_the_cookie_says,
     a_session_signed_out_at_the_project_stops_working,
     legacy_hs256_tokens_need_the_configured_secret,
     an_expiring_cookie_is_refreshed_by_the_project,
@@ -301,6 +302,78 @@ async fn the_project_decides_the_mfa_rule_whatever_the_cookie_says(db: TestDb) {
     .await;
     assert_eq!(nav.status(), 307);
     assert_eq!(nav.headers()["location"], "/auth/verify?next=%2Fapi%2Fme");
+}
+
+async fn the_project_decides_the_role_whatever_the_cookie_says(db: TestDb) {
+    let project = project(&db, |c| c).await;
+    let mut rechecked = SessionConfig::default();
+    rechecked.recheck_after = Duration::from_millis(300);
+    let routes = routekit::RouteTable::new(vec![
+        routekit::Route::new("/admin", "app/admin/route.rs", &["/admin"])
+            .get(|| async { "the admin page" })
+            .auth(routekit::Auth::Role("super-admin")),
+    ]);
+    let app = routekit::App::new(routes)
+        .sessions(SupabaseAuth::new(project.config()).unwrap())
+        .session_config(rechecked);
+    let app = TestServer::spawn(app.into_service()).await;
+    let admin = |r: reqwest::RequestBuilder| r.send();
+    let get = |r: &dyn Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder| {
+        admin(r(app.get("/admin")))
+    };
+    let boss = project.sign_up("boss@example.com").await;
+    let ann = project.sign_up("ann@example.com").await;
+    let boss_id = boss["user"]["id"].as_str().unwrap().to_owned();
+    // The project's own admin API gives the role (as a Supabase dashboard would).
+    project
+        .auth
+        .admin()
+        .update_user(
+            &boss_id,
+            routekit_auth::AccountUpdate::role(Some("super-admin")),
+        )
+        .await
+        .unwrap();
+    let boss = crate::helpers::verify_a_totp_factor(&project.server.url(""), &token(&boss)).await;
+    let ann = crate::helpers::verify_a_totp_factor(&project.server.url(""), &token(&ann)).await;
+    let res = get(&|r| r.bearer_auth(token(&boss))).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_error(
+        get(&|r| r.bearer_auth(token(&ann))).await.unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+    // Ann's cookie claims the role in its copy of the user: the project says otherwise.
+    let mut claimed = ann.clone();
+    claimed["user"]["app_metadata"]["role"] = json!("super-admin");
+    assert_error(
+        get(&|r| r.header("cookie", cookie(&claimed)))
+            .await
+            .unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+    // Taken away at the project: refused once the app rechecks.
+    project
+        .auth
+        .admin()
+        .update_user(&boss_id, routekit_auth::AccountUpdate::role(None))
+        .await
+        .unwrap();
+    let start = std::time::Instant::now();
+    loop {
+        let res = get(&|r| r.bearer_auth(token(&boss))).await.unwrap();
+        if res.status() == 404 {
+            break;
+        }
+        assert_eq!(res.status(), 200);
+        assert!(
+            start.elapsed() < Duration::from_millis(1300),
+            "the role outlived the recheck"
+        );
+    }
 }
 
 async fn a_session_signed_out_at_the_project_stops_working(db: TestDb) {
