@@ -7,14 +7,16 @@
 # - the same POST from a browser: routekit reads the `@supabase/ssr` cookie (base64-JSON of the
 #   whole session), the baseline an HS256 JWT in a `session` cookie (goal >= 1.0x);
 # - the same POST with the CSRF cookie but no token, refused with 403 by both (goal >= 1.0x);
-# - RSS right after start, before any request (goal <= 1.5x).
+# - RSS right after start, before any request (goal <= 1.5x);
+# - a role check on a cached session: bench/role_check.rs serves one handler behind
+#   `AUTH = Required` and behind `AUTH = Role("super-admin")` (goal: adds < 5%).
 # It never fails on a timing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 source bench/lib.sh
 
-cargo build --release --quiet -p saas -p routekit-bench
+cargo build --release --quiet -p saas -p routekit-bench --bins
 target=${CARGO_TARGET_DIR:-target}/release
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -58,16 +60,25 @@ for round in $(seq 1 "$ROUNDS"); do
     read -r r a b < <(BODY=$note AUTHORIZATION="Bearer $jwt" CSRF_COOKIE=$cookie REFUSED=1 \
         load /api/notes -s bench/post_json.lua); record deny_ax "$r" "$a" "$b"
     kill "$PID"; wait "$PID" 2>/dev/null || true
+
+    start "$target/role-check"
+    admin=$(curl -s "$URL/bench/credentials" | python3 -c 'import json,sys; print(json.load(sys.stdin)["jwt"])')
+    status=$(curl -s -o /dev/null -w '%{http_code}' "$URL/api/admin/me" -H "authorization: Bearer $admin")
+    [ "$status" = 200 ] || { echo "role-check GET /api/admin/me answered $status" >&2; exit 1; }
+    read -r r a b < <(load /api/me -H "Authorization: Bearer $admin"); record session_only "$r" "$a" "$b"
+    read -r r a b < <(load /api/admin/me -H "Authorization: Bearer $admin"); record with_role "$r" "$a" "$b"
+    kill "$PID"; wait "$PID" 2>/dev/null || true
 done
 
 printf '\nSession cost: %s rounds x %s, %s connections (medians)\n' "$ROUNDS" "$DURATION" "$CONNECTIONS"
 printf '%-34s %10s %10s %10s\n' scenario req/s p50_ms p99_ms
-for s in hello me notes_rk notes_ax ssr_rk ssr_ax deny_rk deny_ax; do
+for s in hello me notes_rk notes_ax ssr_rk ssr_ax deny_rk deny_ax session_only with_role; do
     case $s in
         hello) label="routekit GET /hello (public)";; me) label="routekit GET /api/me (session)";;
         notes_rk) label="routekit POST /api/notes";; notes_ax) label="hand-written axum POST /api/notes";;
         ssr_rk) label="routekit POST, @supabase/ssr cookie";; ssr_ax) label="hand-written axum POST, cookie";;
         deny_rk) label="routekit POST, no CSRF token: 403";; deny_ax) label="hand-written axum, no token: 403";;
+        session_only) label="GET /api/me, AUTH = Required";; with_role) label="GET /api/admin/me, AUTH = Role";;
     esac
     printf '%-34s %10s %10s %10s\n' "$label" "$(median "${RPS[$s]}")" "$(median "${P50[$s]}")" "$(median "${P99[$s]}")"
 done
@@ -77,3 +88,4 @@ printf 'POST with the session cookie routekit / axum: %.3f (goal >= 1.0)\n' "$(e
 printf 'POST without a token (403) routekit / axum: %.3f (goal >= 1.0)\n' "$(echo "$(median "${RPS[deny_rk]}") / $(median "${RPS[deny_ax]}")" | bc -l)"
 rk=$(median "${RSS[routekit]}"); ax=$(median "${RSS[axum]}")
 printf 'RSS after start: routekit %s KiB, axum %s KiB, ratio %.3f (goal <= 1.5)\n' "$rk" "$ax" "$(echo "$rk / $ax" | bc -l)"
+printf 'Role check: AUTH = Role / AUTH = Required: %.3f (goal >= 0.952, i.e. adds < 5%%)\n' "$(echo "$(median "${RPS[with_role]}") / $(median "${RPS[session_only]}")" | bc -l)"

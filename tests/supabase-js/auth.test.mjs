@@ -37,14 +37,16 @@ async function startServer(env) {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout });
+  const log = [];
   const at = await new Promise((ok, fail) => {
     child.on('exit', (code) => fail(new Error(`server exited with ${code}`)));
     lines.on('line', (line) => {
+      log.push(line);
       const i = line.indexOf('listening on ');
       if (i >= 0) ok(line.slice(i + 'listening on '.length).trim());
     });
   });
-  return { child, url: at };
+  return { child, url: at, log };
 }
 
 before(async () => {
@@ -250,7 +252,8 @@ function es256(key, kid, claims) {
 
 test('auth.admin.* with a service-role key manages users; nothing else opens the admin API', async () => {
   const signing = signingKey();
-  const operator = await startServer({ ROUTEKIT_AUTH_SIGNING_KEY: signing.env });
+  // With everything logged, down to sqlx's statements.
+  const operator = await startServer({ ROUTEKIT_AUTH_SIGNING_KEY: signing.env, RUST_LOG: 'debug' });
   try {
     const now = Math.floor(Date.now() / 1000);
     const issuer = 'http://127.0.0.1:3000/auth/v1';
@@ -349,6 +352,13 @@ test('auth.admin.* with a service-role key manages users; nothing else opens the
     assert.equal((await viaCookie.json()).code, 'no_authorization');
     const left = await admin.listUsers();
     assert.deepEqual(left.data.users.map((u) => u.email), ['boss@example.com'], 'no refusal created a user');
+
+    // Neither the keys nor the passwords reached the log.
+    assert.ok(operator.log.length > 10, 'the server logged its requests');
+    for (const secret of [serviceKey, expired, forged, signing.env, password, 'a brand new passphrase']) {
+      const leaked = operator.log.find((line) => line.includes(secret) || line.includes(secret.split('.')[2] ?? secret));
+      assert.equal(leaked, undefined, `a secret in the log: ${leaked}`);
+    }
   } finally {
     operator.child.kill('SIGTERM');
   }

@@ -571,28 +571,18 @@ async fn admin_list(
 
 /// The body of `POST /admin/users` and `PUT /admin/users/{id}` (GoTrue's `AdminUserParams`).
 #[derive(Default, Deserialize)]
+#[serde(default)]
 struct AdminUserBody {
-    #[serde(default)]
     id: Option<String>,
-    #[serde(default)]
     aud: Option<String>,
-    #[serde(default)]
     role: Option<String>,
-    #[serde(default)]
     email: Option<String>,
-    #[serde(default)]
     phone: Option<String>,
-    #[serde(default)]
     password: Option<String>,
-    #[serde(default)]
     password_hash: Option<String>,
-    #[serde(default)]
     email_confirm: Option<bool>,
-    #[serde(default)]
     user_metadata: Option<Value>,
-    #[serde(default)]
     app_metadata: Option<Value>,
-    #[serde(default)]
     ban_duration: Option<String>,
 }
 

@@ -232,10 +232,14 @@ pub struct UsersPage {
 impl UsersPage {
     /// The number of the last page (at least 1).
     ///
-    /// ```
-    /// # let page = routekit_auth::UsersPage::example(51, 50);
-    /// assert_eq!(page.last_page(), 2);
-    /// assert_eq!(page.next_page(), Some(2));
+    /// ```no_run
+    /// # async fn f(auth: routekit_auth::AuthService) -> Result<(), routekit_auth::AuthError> {
+    /// let mut page = auth.admin().list_users(1, 50).await?;
+    /// while let Some(next) = page.next_page() {
+    ///     page = auth.admin().list_users(next, 50).await?;
+    /// }
+    /// assert_eq!(page.page, page.last_page());
+    /// # Ok(()) }
     /// ```
     pub fn last_page(&self) -> u64 {
         self.total.div_ceil(self.per_page).max(1)
@@ -244,17 +248,6 @@ impl UsersPage {
     /// The next page's number, if there is one.
     pub fn next_page(&self) -> Option<u64> {
         (self.page < self.total.div_ceil(self.per_page)).then_some(self.page + 1)
-    }
-
-    /// An empty first page of `per_page` out of `total` users, for examples.
-    #[doc(hidden)]
-    pub fn example(total: u64, per_page: u64) -> Self {
-        UsersPage {
-            users: Vec::new(),
-            page: 1,
-            per_page,
-            total,
-        }
     }
 }
 

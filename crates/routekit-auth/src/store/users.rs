@@ -16,6 +16,23 @@ macro_rules! select_user {
     };
 }
 
+/// `UPDATE auth_users SET <column> = value, updated_at = now WHERE id = id` in `tx`, as a
+/// literal (sqlx takes only static SQL).
+macro_rules! set_column {
+    ($tx:expr, $column:literal, $value:expr, $now:expr, $id:expr) => {
+        sqlx::query(concat!(
+            "UPDATE auth_users SET ",
+            $column,
+            " = $1, updated_at = $2 WHERE id = $3"
+        ))
+        .bind($value)
+        .bind($now)
+        .bind($id)
+        .execute(&mut *$tx)
+        .await?
+    };
+}
+
 /// A user to insert.
 pub(crate) struct NewUser<'a> {
     pub(crate) id: &'a str,
@@ -102,20 +119,10 @@ impl Store {
     ) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         if let Some(email) = changes.email {
-            sqlx::query("UPDATE auth_users SET email = $1, updated_at = $2 WHERE id = $3")
-                .bind(email)
-                .bind(changes.now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            set_column!(tx, "email", email, changes.now, id);
         }
         if let Some(hash) = changes.password_hash {
-            sqlx::query("UPDATE auth_users SET password_hash = $1, updated_at = $2 WHERE id = $3")
-                .bind(hash)
-                .bind(changes.now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            set_column!(tx, "password_hash", hash, changes.now, id);
             sqlx::query("DELETE FROM auth_sessions WHERE user_id = $1 AND id <> $2")
                 .bind(id)
                 .bind(changes.keep_session)
@@ -123,12 +130,7 @@ impl Store {
                 .await?;
         }
         if let Some(metadata) = changes.user_metadata {
-            sqlx::query("UPDATE auth_users SET user_metadata = $1, updated_at = $2 WHERE id = $3")
-                .bind(metadata)
-                .bind(changes.now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            set_column!(tx, "user_metadata", metadata, changes.now, id);
         }
         tx.commit().await
     }
@@ -207,12 +209,7 @@ impl Store {
     ) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         if let Some(email) = changes.email {
-            sqlx::query("UPDATE auth_users SET email = $1, updated_at = $2 WHERE id = $3")
-                .bind(email)
-                .bind(now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            set_column!(tx, "email", email, now, id);
         }
         if changes.confirm_email {
             sqlx::query(
@@ -225,40 +222,20 @@ impl Store {
             .await?;
         }
         if let Some(hash) = changes.password_hash {
-            sqlx::query("UPDATE auth_users SET password_hash = $1, updated_at = $2 WHERE id = $3")
-                .bind(hash)
-                .bind(now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            set_column!(tx, "password_hash", hash, now, id);
             sqlx::query("DELETE FROM auth_sessions WHERE user_id = $1")
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
         }
         if let Some(metadata) = changes.user_metadata {
-            sqlx::query("UPDATE auth_users SET user_metadata = $1, updated_at = $2 WHERE id = $3")
-                .bind(metadata)
-                .bind(now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            set_column!(tx, "user_metadata", metadata, now, id);
         }
         if let Some(metadata) = changes.app_metadata {
-            sqlx::query("UPDATE auth_users SET app_metadata = $1, updated_at = $2 WHERE id = $3")
-                .bind(metadata)
-                .bind(now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            set_column!(tx, "app_metadata", metadata, now, id);
         }
         if let Some(until) = changes.banned_until {
-            sqlx::query("UPDATE auth_users SET banned_until = $1, updated_at = $2 WHERE id = $3")
-                .bind(until)
-                .bind(now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            set_column!(tx, "banned_until", until, now, id);
         }
         tx.commit().await
     }
