@@ -12,6 +12,10 @@
 //! let app: axum::Router = routekit_bench::router();
 //! ```
 
+mod roles;
+
+pub use roles::role_app;
+
 use std::sync::Arc;
 
 use axum::extract::{Path, State};

@@ -294,4 +294,44 @@ async fn run(rounds: u32, requests: u32) {
             me / hello
         );
     }
+    if "role check".contains(only.as_str()) {
+        roles(&dir, rounds, requests).await;
+    }
+}
+
+/// The role check on a cached session: the same handler behind `AUTH = Required` and
+/// `AUTH = Role`, alternately.
+async fn roles(dir: &tempfile::TempDir, rounds: u32, requests: u32) {
+    let db = format!("sqlite://{}", dir.path().join("roles.db").display());
+    let (app, jwt) = routekit_bench::role_app(&db).await.expect("the role app");
+    let service = app
+        .into_service()
+        .with_peer("127.0.0.1:40000".parse().expect("an address"));
+    let bearer = format!("Bearer {jwt}");
+    let required = Probe::get("/api/me").header(header::AUTHORIZATION, &bearer);
+    let role = Probe::get("/api/admin/me").header(header::AUTHORIZATION, &bearer);
+    measure(&service, &required, requests / 4).await;
+    measure(&service, &role, requests / 4).await;
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let order = if round % 2 == 0 {
+            [&required, &role]
+        } else {
+            [&role, &required]
+        };
+        for probe in order {
+            let (time, _) = measure(&service, probe, requests).await;
+            let times = if std::ptr::eq(probe, &required) {
+                &mut a
+            } else {
+                &mut b
+            };
+            times.push(time.as_nanos() as f64);
+        }
+    }
+    let (a, b) = (median(a), median(b));
+    eprintln!(
+        "role check on a cached session: AUTH = Required {a:.0} ns, AUTH = Role {b:.0} ns, {:+.1}% (goal < +5%)",
+        (b / a - 1.0) * 100.0
+    );
 }

@@ -65,8 +65,14 @@ for round in $(seq 1 "$ROUNDS"); do
     admin=$(curl -s "$URL/bench/credentials" | python3 -c 'import json,sys; print(json.load(sys.stdin)["jwt"])')
     status=$(curl -s -o /dev/null -w '%{http_code}' "$URL/api/admin/me" -H "authorization: Bearer $admin")
     [ "$status" = 200 ] || { echo "role-check GET /api/admin/me answered $status" >&2; exit 1; }
-    read -r r a b < <(load /api/me -H "Authorization: Bearer $admin"); record session_only "$r" "$a" "$b"
-    read -r r a b < <(load /api/admin/me -H "Authorization: Bearer $admin"); record with_role "$r" "$a" "$b"
+    # Alternate which goes first, so that drift over a round does not favour one.
+    for route in $( [ $((round % 2)) = 1 ] && echo "me admin" || echo "admin me"); do
+        if [ "$route" = me ]; then
+            read -r r a b < <(load /api/me -H "Authorization: Bearer $admin"); record session_only "$r" "$a" "$b"
+        else
+            read -r r a b < <(load /api/admin/me -H "Authorization: Bearer $admin"); record with_role "$r" "$a" "$b"
+        fi
+    done
     kill "$PID"; wait "$PID" 2>/dev/null || true
 done
 
