@@ -304,6 +304,14 @@ async fn get_user(
     headers: HeaderMap,
 ) -> Result<Response, AuthError> {
     let (user, _) = auth.authenticate(bearer(&headers)?).await?;
+    user_response(&auth, &user).await
+}
+
+/// 200 with the user as `GET /user` shows it, factors included.
+async fn user_response(
+    auth: &AuthService,
+    user: &crate::user::User,
+) -> Result<Response, AuthError> {
     let factors = auth.factors(&user.id).await?;
     Ok(json_response(StatusCode::OK, &user.to_json(&factors)))
 }
@@ -342,8 +350,7 @@ async fn put_user(
         data: body.data,
     };
     let user = auth.update_user(&client, &claims, update).await?;
-    let factors = auth.factors(&user.id).await?;
-    Ok(json_response(StatusCode::OK, &user.to_json(&factors)))
+    user_response(&auth, &user).await
 }
 
 /// The request's client (see [`AuthService::client`]), as an extractor.
@@ -642,8 +649,7 @@ async fn admin_get(
     Path(id): Path<String>,
 ) -> Result<Response, AuthError> {
     let user = auth.admin().user(&id).await?;
-    let factors = auth.factors(&user.id).await?;
-    Ok(json_response(StatusCode::OK, &user.to_json(&factors)))
+    user_response(&auth, &user).await
 }
 
 async fn admin_update(
@@ -663,8 +669,7 @@ async fn admin_update(
         ban,
     };
     let user = auth.admin().update_user(&id, update).await?;
-    let factors = auth.factors(&user.id).await?;
-    Ok(json_response(StatusCode::OK, &user.to_json(&factors)))
+    user_response(&auth, &user).await
 }
 
 #[derive(Default, Deserialize)]

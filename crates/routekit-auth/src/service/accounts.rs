@@ -116,9 +116,7 @@ impl AuthService {
         if password.is_empty() {
             return Err(AuthError::validation("Signup requires a valid password"));
         }
-        password::check_length(password)?;
-        let password = password::normalise(password);
-        password::check_strength(&password, config.password_min_length)?;
+        let password = self.checked_password(password)?;
         let user_metadata = Value::Object(metadata(data)?.unwrap_or_default()).to_string();
         let hash = self.inner.hasher.hash(password).await?;
         let now = crate::now();
@@ -145,6 +143,15 @@ impl AuthService {
         } else {
             Ok(SignUp::User(Box::new(user)))
         }
+    }
+
+    /// A new password, normalised, once it passes the length and strength rules (sign-up's,
+    /// and an operator's).
+    pub(crate) fn checked_password(&self, password: &str) -> Result<String, AuthError> {
+        password::check_length(password)?;
+        let password = password::normalise(password);
+        password::check_strength(&password, self.inner.config.password_min_length)?;
+        Ok(password)
     }
 
     /// Updates the token's user. Changing the password or e-mail of a user with a verified
@@ -209,8 +216,9 @@ impl AuthService {
                     email: email.as_deref(),
                     password_hash: password_hash.as_deref(),
                     user_metadata: user_metadata.as_deref(),
-                    keep_session: &claims.session_id,
+                    keep_session: Some(&claims.session_id),
                     now: crate::now(),
+                    ..UserChanges::default()
                 },
             )
             .await;

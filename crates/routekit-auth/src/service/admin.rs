@@ -9,8 +9,7 @@ use super::AuthService;
 use super::accounts::{default_app_metadata, metadata, normalise_email};
 use crate::error::{AuthError, ErrorCode, unless_conflict};
 use crate::jws::{JwtError, SERVICE_ROLE, ServiceClaims};
-use crate::password;
-use crate::store::{AdminChanges, NewUser, Sessions};
+use crate::store::{NewUser, Sessions, UserChanges};
 use crate::user::User;
 
 /// Users listed per page when the request does not say (GoTrue's default).
@@ -450,18 +449,18 @@ impl Admin<'_> {
         let now = crate::now();
         let user_metadata = user_metadata.as_ref().map(Value::to_string);
         let app_metadata = app_metadata.as_ref().map(Value::to_string);
-        let changes = AdminChanges {
+        // No session is kept: a new password from an operator ends all of them.
+        let changes = UserChanges {
             email: email.as_deref(),
             confirm_email: update.email_confirm,
             password_hash: hash.as_deref(),
+            keep_session: None,
             user_metadata: user_metadata.as_deref(),
             app_metadata: app_metadata.as_deref(),
             banned_until: update.ban.map(|b| b.until(now)),
+            now,
         };
-        let changed = auth
-            .store()
-            .admin_update_user(&user.id, &changes, now)
-            .await;
+        let changed = auth.store().update_user(&user.id, &changes).await;
         unless_conflict(changed, || ErrorCode::EmailExists.into())?;
         if hash.is_some() || app_metadata.is_some() || update.ban.is_some() {
             auth.revoked();
@@ -493,9 +492,7 @@ impl Admin<'_> {
 
     /// A password checked against the sign-up rules, hashed.
     async fn hash(&self, password: &str) -> Result<String, AuthError> {
-        password::check_length(password)?;
-        let password = password::normalise(password);
-        password::check_strength(&password, self.auth.config().password_min_length)?;
+        let password = self.auth.checked_password(password)?;
         self.auth.inner.hasher.hash(password).await
     }
 }

@@ -12,7 +12,7 @@ mod users;
 pub(crate) use factors::{ChallengeRow, NewFactor};
 pub(crate) use keys::SigningKeyRow;
 pub(crate) use sessions::{NewSession, SessionRow, Sessions};
-pub(crate) use users::{AdminChanges, NewUser, UserChanges};
+pub(crate) use users::{NewUser, UserChanges};
 
 use std::path::Path;
 use std::str::FromStr;

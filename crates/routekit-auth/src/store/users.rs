@@ -50,14 +50,21 @@ pub(crate) struct NewUser<'a> {
     pub(crate) now: i64,
 }
 
-/// Changes to one user, applied in one transaction; `None` leaves a column alone.
+/// Changes to one user, applied in one transaction; `None` leaves a column alone. The user's
+/// own (`PUT /user`) and an operator's (the admin API) alike.
+#[derive(Default)]
 pub(crate) struct UserChanges<'a> {
     pub(crate) email: Option<&'a str>,
+    /// Sets `email_confirmed_at` to now, unless it is set already.
+    pub(crate) confirm_email: bool,
+    /// A new password: the user's sessions end, all but `keep_session` if there is one.
     pub(crate) password_hash: Option<&'a str>,
-    /// `user_metadata`, as JSON text.
+    pub(crate) keep_session: Option<&'a str>,
+    /// `user_metadata` and `app_metadata`, merged already, as JSON text.
     pub(crate) user_metadata: Option<&'a str>,
-    /// With a new password, the user's other sessions than this one end.
-    pub(crate) keep_session: &'a str,
+    pub(crate) app_metadata: Option<&'a str>,
+    /// `Some(None)` lifts a ban.
+    pub(crate) banned_until: Option<Option<i64>>,
     pub(crate) now: i64,
 }
 
@@ -117,39 +124,51 @@ impl Store {
         id: &str,
         changes: &UserChanges<'_>,
     ) -> Result<(), sqlx::Error> {
+        let now = changes.now;
         let mut tx = self.pool.begin().await?;
         if let Some(email) = changes.email {
-            set_column!(tx, "email", email, changes.now, id);
+            set_column!(tx, "email", email, now, id);
+        }
+        if changes.confirm_email {
+            sqlx::query(
+                "UPDATE auth_users SET email_confirmed_at = COALESCE(email_confirmed_at, $1), \
+                 updated_at = $1 WHERE id = $2",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         }
         if let Some(hash) = changes.password_hash {
-            set_column!(tx, "password_hash", hash, changes.now, id);
-            sqlx::query("DELETE FROM auth_sessions WHERE user_id = $1 AND id <> $2")
-                .bind(id)
-                .bind(changes.keep_session)
-                .execute(&mut *tx)
-                .await?;
+            set_column!(tx, "password_hash", hash, now, id);
+            // Whoever knew the old password is signed out.
+            match changes.keep_session {
+                Some(keep) => {
+                    sqlx::query("DELETE FROM auth_sessions WHERE user_id = $1 AND id <> $2")
+                        .bind(id)
+                        .bind(keep)
+                        .execute(&mut *tx)
+                        .await?
+                }
+                None => {
+                    sqlx::query("DELETE FROM auth_sessions WHERE user_id = $1")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?
+                }
+            };
         }
         if let Some(metadata) = changes.user_metadata {
-            set_column!(tx, "user_metadata", metadata, changes.now, id);
+            set_column!(tx, "user_metadata", metadata, now, id);
+        }
+        if let Some(metadata) = changes.app_metadata {
+            set_column!(tx, "app_metadata", metadata, now, id);
+        }
+        if let Some(until) = changes.banned_until {
+            set_column!(tx, "banned_until", until, now, id);
         }
         tx.commit().await
     }
-}
-
-/// An operator's changes to one user (the admin API), applied in one transaction; `None`
-/// leaves a column alone.
-#[derive(Default)]
-pub(crate) struct AdminChanges<'a> {
-    pub(crate) email: Option<&'a str>,
-    /// Sets `email_confirmed_at` to now, unless it is set already.
-    pub(crate) confirm_email: bool,
-    /// A new password: every session of the user ends.
-    pub(crate) password_hash: Option<&'a str>,
-    /// `user_metadata` and `app_metadata`, merged already, as JSON text.
-    pub(crate) user_metadata: Option<&'a str>,
-    pub(crate) app_metadata: Option<&'a str>,
-    /// `Some(None)` lifts a ban.
-    pub(crate) banned_until: Option<Option<i64>>,
 }
 
 /// What a session check needs of the user behind a live session: their `app_metadata` (for
@@ -197,47 +216,6 @@ impl Store {
             .await?;
         tx.commit().await?;
         Ok((users, total))
-    }
-
-    /// Applies an operator's `changes` to user `id` in one transaction: all of them or none.
-    /// A unique violation means the new e-mail has another account.
-    pub(crate) async fn admin_update_user(
-        &self,
-        id: &str,
-        changes: &AdminChanges<'_>,
-        now: i64,
-    ) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        if let Some(email) = changes.email {
-            set_column!(tx, "email", email, now, id);
-        }
-        if changes.confirm_email {
-            sqlx::query(
-                "UPDATE auth_users SET email_confirmed_at = COALESCE(email_confirmed_at, $1), \
-                 updated_at = $1 WHERE id = $2",
-            )
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        if let Some(hash) = changes.password_hash {
-            set_column!(tx, "password_hash", hash, now, id);
-            sqlx::query("DELETE FROM auth_sessions WHERE user_id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        if let Some(metadata) = changes.user_metadata {
-            set_column!(tx, "user_metadata", metadata, now, id);
-        }
-        if let Some(metadata) = changes.app_metadata {
-            set_column!(tx, "app_metadata", metadata, now, id);
-        }
-        if let Some(until) = changes.banned_until {
-            set_column!(tx, "banned_until", until, now, id);
-        }
-        tx.commit().await
     }
 
     /// Deletes user `id` with their sessions and factors (the foreign keys cascade): whether
