@@ -312,24 +312,16 @@ async fn roles(dir: &tempfile::TempDir, rounds: u32, requests: u32) {
     let role = Probe::get("/api/admin/me").header(header::AUTHORIZATION, &bearer);
     measure(&service, &required, requests / 4).await;
     measure(&service, &role, requests / 4).await;
-    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let probes = [&required, &role];
+    let mut times = [Vec::new(), Vec::new()];
     for round in 0..rounds {
-        let order = if round % 2 == 0 {
-            [&required, &role]
-        } else {
-            [&role, &required]
-        };
-        for probe in order {
-            let (time, _) = measure(&service, probe, requests).await;
-            let times = if std::ptr::eq(probe, &required) {
-                &mut a
-            } else {
-                &mut b
-            };
-            times.push(time.as_nanos() as f64);
+        let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        for i in order {
+            let (time, _) = measure(&service, probes[i], requests).await;
+            times[i].push(time.as_nanos() as f64);
         }
     }
-    let (a, b) = (median(a), median(b));
+    let [a, b] = times.map(median);
     eprintln!(
         "role check on a cached session: AUTH = Required {a:.0} ns, AUTH = Role {b:.0} ns, {:+.1}% (goal < +5%)",
         (b / a - 1.0) * 100.0

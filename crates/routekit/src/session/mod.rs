@@ -225,6 +225,11 @@ impl Session {
         }
     }
 
+    /// Whether the MFA rule sends this session to verify a factor first.
+    pub(super) fn requires_mfa(&self) -> bool {
+        routekit_auth::AssuranceLevel::new(self.aal, self.verified_factor).requires_mfa()
+    }
+
     pub(super) fn holds(&self, role: &str) -> bool {
         self.has_role(role) && (self.verified_factor || !self.roles.require_factor)
     }
@@ -394,17 +399,23 @@ async fn extract(parts: &Parts, role: Option<&str>) -> Result<Option<Session>, R
     }
 }
 
+/// The request's session (with `role`, one whose user holds it), or the refusal to answer
+/// with: the sign-in redirect or 401 when there is none.
+async fn require(parts: &Parts, role: Option<&str>) -> Result<Session, Response> {
+    match extract(parts, role).await? {
+        Some(session) => Ok(session),
+        None => Err(SessionScope::of(parts).map_or_else(
+            || ApiError::internal("no auth configured").into_response(),
+            |s| s.sessions.refuse(Refusal::Unauthenticated, parts),
+        )),
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for Session {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        match extract(parts, None).await? {
-            Some(session) => Ok(session),
-            None => Err(SessionScope::of(parts).map_or_else(
-                || ApiError::internal("no auth configured").into_response(),
-                |s| s.sessions.refuse(Refusal::Unauthenticated, parts),
-            )),
-        }
+        require(parts, None).await
     }
 }
 
@@ -462,15 +473,7 @@ where
         let role = self.role;
         Box::pin(async move {
             let (mut parts, body) = req.into_parts();
-            let session = match extract(&parts, role).await {
-                Ok(Some(session)) => Ok(session),
-                Ok(None) => Err(SessionScope::of(&parts).map_or_else(
-                    || ApiError::internal("no auth configured").into_response(),
-                    |s| s.sessions.refuse(Refusal::Unauthenticated, &parts),
-                )),
-                Err(refusal) => Err(refusal),
-            };
-            match session {
+            match require(&parts, role).await {
                 Ok(session) => {
                     parts.extensions.insert(session);
                     inner

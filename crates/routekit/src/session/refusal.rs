@@ -11,11 +11,10 @@ use crate::error::ApiError;
 
 /// The answer to a request refused for `refusal`.
 pub(super) fn respond(config: &SessionConfig, refusal: Refusal, parts: &Parts) -> Response {
-    // Not a sign-in problem: no redirect would help, and a page must look like no page.
-    if refusal == Refusal::NotPermitted {
-        return config.roles.refusal.error().into_response();
-    }
-    if is_navigation(&parts.headers) && refusal != Refusal::Unavailable {
+    // Only signing in (or verifying a factor) helps a page: an outage does not, and a page
+    // without the role must look like no page.
+    let redirected = matches!(refusal, Refusal::Unauthenticated | Refusal::MfaRequired);
+    if redirected && is_navigation(&parts.headers) {
         let target = match refusal {
             Refusal::MfaRequired => &config.mfa_path,
             _ => &config.sign_in_path,

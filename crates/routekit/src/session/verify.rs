@@ -84,7 +84,6 @@ struct Cached {
     token: Box<str>,
     /// Built once: a cache hit hands out a reference count, not a copy of the claims.
     session: Session,
-    requires_mfa: bool,
     /// The sooner of "recheck the store" and the token's expiry, so a hit reads one clock.
     fresh_until: Instant,
     generation: u64,
@@ -379,12 +378,11 @@ impl Sessions {
             .unwrap_or_else(|e| e.into_inner())
             .get(key)
             .filter(|c| c.generation == generation && now < c.fresh_until && *c.token == *token)
-            .map(|c| (c.session.clone(), c.requires_mfa));
-        let (session, requires_mfa) = match cached {
+            .map(|c| c.session.clone());
+        let session = match cached {
             Some(hit) => hit,
             None => {
                 let (claims, standing) = inner.backend.inspect(token).await?;
-                let requires_mfa = standing.assurance.requires_mfa();
                 let now_unix = unix_now();
                 let lifetime =
                     Duration::from_secs(claims.exp.saturating_sub(now_unix).max(0) as u64);
@@ -392,7 +390,6 @@ impl Sessions {
                 let entry = Cached {
                     token: Box::from(token),
                     session: session.clone(),
-                    requires_mfa,
                     fresh_until: now + inner.config.recheck_after.min(lifetime),
                     generation,
                 };
@@ -403,7 +400,7 @@ impl Sessions {
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .insert(key, entry, size);
-                (session, requires_mfa)
+                session
             }
         };
         if let Some(role) = role
@@ -411,7 +408,7 @@ impl Sessions {
         {
             return Err(Refusal::NotPermitted);
         }
-        if requires_mfa {
+        if session.requires_mfa() {
             return Err(Refusal::MfaRequired);
         }
         Ok(session)
