@@ -21,7 +21,9 @@ use axum::response::Response;
 use tokio::sync::oneshot;
 
 mod captcha;
+mod smtp;
 pub use captcha::{CaptchaAsk, FakeCaptcha};
+pub use smtp::{ReceivedMail, SmtpSink, closed_port};
 
 /// Counts a handler's calls, shared between the test and the handler: every refusal a test
 /// makes must leave the count where it was.
