@@ -27,9 +27,31 @@ pub struct AuthConfig {
     pub jwt_exp: Duration,
     /// `ROUTEKIT_AUTH_DISABLE_SIGNUP`: refuse new accounts (default `false`).
     pub disable_signup: bool,
-    /// `ROUTEKIT_AUTH_AUTOCONFIRM`: new accounts are confirmed at once and signed in
-    /// (default `true`; e-mail confirmation is a later step).
+    /// `ROUTEKIT_AUTH_AUTOCONFIRM` (GoTrue's `MAILER_AUTOCONFIRM`): new accounts are
+    /// confirmed at once and signed in (default `true`). Off, a sign-up gets no session: the
+    /// user follows the link or enters the code of the confirmation mail first.
     pub autoconfirm: bool,
+    /// `ROUTEKIT_AUTH_SMTP_HOST`, `…_PORT`, `…_USER`, `…_PASS`, `…_ADMIN_EMAIL`,
+    /// `…_SENDER_NAME`, `…_TLS` (`none`, `starttls`, `tls`) and `…_TIMEOUT_MS`: the mail
+    /// server. Unset, mail goes to the development mailbox in the database
+    /// ([`Store::mailbox`](crate::Store::mailbox)) and is never sent, nor logged.
+    pub smtp: Option<routekit_mail::SmtpConfig>,
+    /// `ROUTEKIT_AUTH_MAILER_OTP_EXP`: seconds a mailed link or code stays valid (default
+    /// 3600).
+    pub mailer_otp_exp: Duration,
+    /// `ROUTEKIT_AUTH_SMTP_MAX_FREQUENCY`: seconds before another mail of the same kind may
+    /// go to the same address (default 60), answered 429 `over_email_send_rate_limit`.
+    pub smtp_max_frequency: Duration,
+    /// `ROUTEKIT_AUTH_MAILER_TEMPLATES_DIR`: a folder of overrides for the mails' templates,
+    /// `<mail>.subject`, `<mail>.html` and `<mail>.txt` for `confirmation`, `recovery`,
+    /// `magic_link` and `invite`, each optional, with GoTrue's variables
+    /// (`{{ .ConfirmationURL }}`, `{{ .Token }}`, `{{ .TokenHash }}`, `{{ .SiteURL }}`,
+    /// `{{ .Email }}`, `{{ .RedirectTo }}`). A template with another variable fails start-up.
+    pub mailer_templates_dir: Option<std::path::PathBuf>,
+    /// `ROUTEKIT_AUTH_URI_ALLOW_LIST` (GoTrue's `URI_ALLOW_LIST`): where mailed links may send
+    /// the browser (`redirect_to`), besides the site URL's own origin. Comma-separated URLs;
+    /// `*` matches within one path segment or host label, `**` matches anything.
+    pub uri_allow_list: Vec<String>,
     /// `ROUTEKIT_AUTH_PASSWORD_MIN_LENGTH`: in characters, after NFKC (default 8).
     pub password_min_length: usize,
     /// `ROUTEKIT_AUTH_REFRESH_REUSE_INTERVAL`: seconds in which replaying the previous
@@ -90,6 +112,11 @@ impl std::fmt::Debug for AuthConfig {
             .field("jwt_exp", &self.jwt_exp)
             .field("disable_signup", &self.disable_signup)
             .field("autoconfirm", &self.autoconfirm)
+            .field("smtp", &self.smtp)
+            .field("mailer_otp_exp", &self.mailer_otp_exp)
+            .field("smtp_max_frequency", &self.smtp_max_frequency)
+            .field("mailer_templates_dir", &self.mailer_templates_dir)
+            .field("uri_allow_list", &self.uri_allow_list)
             .field("password_min_length", &self.password_min_length)
             .field("refresh_reuse_interval", &self.refresh_reuse_interval)
             .field("encryption_key", &redacted(self.encryption_key.is_some()))
@@ -155,6 +182,10 @@ struct FileConfig {
     password_min_length: Option<usize>,
     refresh_reuse_interval: Option<u64>,
     mfa_bind_ip: Option<bool>,
+    mailer_otp_exp: Option<u64>,
+    smtp_max_frequency: Option<u64>,
+    mailer_templates_dir: Option<String>,
+    uri_allow_list: Option<String>,
 }
 
 impl AuthConfig {
@@ -166,6 +197,11 @@ impl AuthConfig {
             jwt_exp: Duration::from_secs(3600),
             disable_signup: false,
             autoconfirm: true,
+            smtp: None,
+            mailer_otp_exp: Duration::from_secs(3600),
+            smtp_max_frequency: Duration::from_secs(60),
+            mailer_templates_dir: None,
+            uri_allow_list: Vec::new(),
             password_min_length: 8,
             refresh_reuse_interval: Duration::from_secs(10),
             encryption_key: None,
@@ -255,6 +291,26 @@ impl AuthConfig {
         if let Some(b) = flag("ROUTEKIT_AUTH_MFA_BIND_IP", file.mfa_bind_ip)? {
             config.mfa_bind_ip = b;
         }
+        if let Some(s) = seconds("ROUTEKIT_AUTH_MAILER_OTP_EXP", file.mailer_otp_exp)? {
+            config.mailer_otp_exp = Duration::from_secs(s.max(60));
+        }
+        if let Some(s) = seconds("ROUTEKIT_AUTH_SMTP_MAX_FREQUENCY", file.smtp_max_frequency)? {
+            config.smtp_max_frequency = Duration::from_secs(s);
+        }
+        if let Some(dir) = var("ROUTEKIT_AUTH_MAILER_TEMPLATES_DIR").or(file.mailer_templates_dir) {
+            config.mailer_templates_dir = Some(dir.into());
+        }
+        if let Some(list) = var("ROUTEKIT_AUTH_URI_ALLOW_LIST").or(file.uri_allow_list) {
+            config.uri_allow_list = list
+                .split(',')
+                .map(str::trim)
+                .filter(|u| !u.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
+        // Credentials come from the environment only, never from the config file.
+        config.smtp = routekit_mail::SmtpConfig::from_lookup("ROUTEKIT_AUTH_", &var)
+            .map_err(AuthConfigError::Mail)?;
         let count = |name: &'static str| -> Result<Option<u32>, AuthConfigError> {
             var(name)
                 .map(|v| {
@@ -273,6 +329,11 @@ impl AuthConfig {
             ("ROUTEKIT_AUTH_RATE_LIMIT_SIGNUP", &mut limits.signup),
             ("ROUTEKIT_AUTH_RATE_LIMIT_USER", &mut limits.user),
             ("ROUTEKIT_AUTH_RATE_LIMIT_MFA", &mut limits.mfa),
+            (
+                "ROUTEKIT_AUTH_RATE_LIMIT_EMAIL_SENT",
+                &mut limits.email_sent,
+            ),
+            ("ROUTEKIT_AUTH_RATE_LIMIT_VERIFY", &mut limits.verify),
         ] {
             if let Some(n) = count(name)? {
                 rate.count = n;
@@ -352,6 +413,51 @@ impl AuthConfig {
     #[cfg(feature = "captcha")]
     pub fn with_captcha(mut self, config: routekit_captcha::CaptchaConfig) -> Self {
         self.captcha = Some(config);
+        self
+    }
+
+    /// Sends mail through this SMTP server instead of keeping it in the development mailbox.
+    ///
+    /// ```
+    /// use routekit_mail::{SmtpConfig, TlsMode};
+    /// let config = routekit_auth::AuthConfig::new("sqlite://data/auth.db").with_smtp(
+    ///     SmtpConfig::new("127.0.0.1", 1025, "no-reply@example.com").with_tls(TlsMode::None),
+    /// );
+    /// assert!(config.smtp.is_some());
+    /// ```
+    pub fn with_smtp(mut self, smtp: routekit_mail::SmtpConfig) -> Self {
+        self.smtp = Some(smtp);
+        self
+    }
+
+    /// Lets mailed links send the browser to these URLs as well as to the site's origin (see
+    /// [`AuthConfig::uri_allow_list`]).
+    ///
+    /// ```
+    /// let config = routekit_auth::AuthConfig::new("sqlite://data/auth.db")
+    ///     .with_uri_allow_list(["https://preview-*.example.com/**"]);
+    /// assert_eq!(config.uri_allow_list.len(), 1);
+    /// ```
+    pub fn with_uri_allow_list<S: Into<String>>(
+        mut self,
+        urls: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.uri_allow_list = urls.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// How long mailed links and codes stay valid (default one hour), and how soon another
+    /// mail of the same kind may go to one address (default 60 s).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let config = routekit_auth::AuthConfig::new("sqlite://data/auth.db")
+    ///     .with_mail_timing(Duration::from_secs(600), Duration::ZERO);
+    /// assert_eq!(config.mailer_otp_exp.as_secs(), 600);
+    /// ```
+    pub fn with_mail_timing(mut self, otp_exp: Duration, max_frequency: Duration) -> Self {
+        self.mailer_otp_exp = otp_exp;
+        self.smtp_max_frequency = max_frequency;
         self
     }
 

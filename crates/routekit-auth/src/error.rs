@@ -75,6 +75,18 @@ pub enum AuthConfigError {
         /// What it may be.
         expected: &'static str,
     },
+    /// A `ROUTEKIT_AUTH_SMTP_*` variable with a value it cannot take.
+    #[cfg(feature = "server")]
+    #[error(transparent)]
+    Mail(routekit_mail::MailConfigError),
+    /// A mail template override that cannot be used.
+    #[error("mail template {path}: {reason}")]
+    Template {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A `ROUTEKIT_CAPTCHA_*` variable with a value it cannot take.
     #[cfg(feature = "captcha")]
     #[error(transparent)]
@@ -209,6 +221,23 @@ error_codes! {
     ChallengeExpired => UNPROCESSABLE_ENTITY, "mfa_challenge_expired", "MFA challenge has expired, verify against another challenge";
     /// A challenge verified from another address, or already used.
     ChallengeMismatch => UNPROCESSABLE_ENTITY, "mfa_ip_address_mismatch", "Challenge and verify IP addresses mismatch, or the challenge was already used";
+    /// `POST /verify` with an e-mail that is not one.
+    InvalidEmailFormat => UNPROCESSABLE_ENTITY, "validation_failed", "Invalid email format";
+    /// A mailed code that does not match, has expired or was used (`POST /verify` by e-mail
+    /// and code).
+    OtpExpired => FORBIDDEN, "otp_expired", "Token has expired or is invalid";
+    /// A mailed link that does not match, has expired or was used.
+    LinkExpired => FORBIDDEN, "otp_expired", "Email link is invalid or has expired";
+    /// Another mail to this address, or from this client, too soon.
+    OverEmailSendRateLimit => TOO_MANY_REQUESTS, "over_email_send_rate_limit", "Email rate limit exceeded";
+    /// The mail could not be sent (the SMTP server is down, slow past the timeout, or refused it).
+    EmailSendFailed => INTERNAL_SERVER_ERROR, "unexpected_failure", "Error sending email";
+    /// A PKCE auth code that is unknown or was used.
+    FlowStateNotFound => NOT_FOUND, "flow_state_not_found", "invalid flow state, no valid flow state found";
+    /// A PKCE auth code older than five minutes.
+    FlowStateExpired => UNPROCESSABLE_ENTITY, "flow_state_expired", "invalid flow state, flow state has expired";
+    /// A PKCE code verifier that does not match the challenge.
+    BadCodeVerifier => BAD_REQUEST, "bad_code_verifier", "code challenge does not match previously saved code verifier";
     /// Too many requests: see [`AuthError::RateLimited`].
     OverRequestRateLimit => TOO_MANY_REQUESTS, "over_request_rate_limit", "request rate limit reached";
     /// Every hashing slot is taken: see [`AuthError::Busy`].
@@ -375,6 +404,13 @@ fn is_outage(code: Option<&str>) -> bool {
     }
 }
 
+/// Whether a write failed on a unique constraint (by kind, never by message).
+#[cfg(feature = "server")]
+pub(crate) fn is_conflict(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| d.is_unique_violation())
+}
+
 /// A write's result, with a unique-constraint violation (by kind, never by message) turned
 /// into `conflict`.
 #[cfg(feature = "server")]
@@ -383,9 +419,7 @@ pub(crate) fn unless_conflict<T>(
     conflict: impl FnOnce() -> AuthError,
 ) -> Result<T, AuthError> {
     result.map_err(|e| {
-        if e.as_database_error()
-            .is_some_and(|d| d.is_unique_violation())
-        {
+        if is_conflict(&e) {
             conflict()
         } else {
             e.into()
@@ -406,7 +440,11 @@ mod tests {
             ("user_not_found", &[400, 403, 404]),
             ("insufficient_aal", &[401, 403, 422]),
             ("mfa_factor_not_found", &[404, 422]),
-            ("validation_failed", &[400, 404]),
+            ("validation_failed", &[400, 404, 422]),
+            ("otp_expired", &[403]),
+            ("over_email_send_rate_limit", &[429]),
+            ("bad_code_verifier", &[400]),
+            ("flow_state_not_found", &[404]),
             ("session_not_found", &[403]),
             ("bad_jwt", &[403]),
             ("no_authorization", &[401]),

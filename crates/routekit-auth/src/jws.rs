@@ -228,7 +228,7 @@ impl AuthMethod {
         }
     }
 
-    fn from_name(name: &str) -> AuthMethod {
+    pub(crate) fn from_name(name: &str) -> AuthMethod {
         match name {
             "password" => AuthMethod::Password,
             "totp" => AuthMethod::Totp,

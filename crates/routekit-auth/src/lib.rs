@@ -52,6 +52,8 @@ mod keys;
 #[cfg(feature = "server")]
 mod lockout;
 #[cfg(feature = "server")]
+mod mailer;
+#[cfg(feature = "server")]
 mod password;
 #[cfg(feature = "server")]
 mod ratelimit;
@@ -87,13 +89,18 @@ pub use ipnet::IpNet;
 pub use keys::Keys;
 #[cfg(feature = "server")]
 pub use ratelimit::{Rate, RateLimits};
+/// The mail crate the embedded server sends with (its [`SmtpConfig`](routekit_mail::SmtpConfig)
+/// configures [`AuthConfig::smtp`]).
+#[cfg(feature = "server")]
+pub use routekit_mail;
 #[cfg(feature = "server")]
 pub use service::{
     AccountUpdate, Admin, AuthService, Ban, Challenge, DEFAULT_PER_PAGE, Enrollment, MAX_PER_PAGE,
-    NewAccount, SignOutScope, SignUp, TokenResponse, UserUpdate, UsersPage,
+    MailOptions, NewAccount, Pkce, PkceMethod, SignOutScope, SignUp, TokenResponse, UserUpdate,
+    UsersPage, Verified, VerifyType,
 };
 #[cfg(feature = "server")]
-pub use store::{Backend, Store};
+pub use store::{Backend, MailboxEntry, Store};
 #[cfg(feature = "supabase")]
 pub use supabase::{SupabaseAuth, SupabaseConfig, SupabaseError};
 #[cfg(feature = "server")]

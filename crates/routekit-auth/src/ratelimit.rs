@@ -48,6 +48,13 @@ pub struct RateLimits {
     pub user: Rate,
     /// MFA challenge and verify, each: 15 per minute per IP and per user.
     pub mfa: Rate,
+    /// Mails sent at a client's request (sign-up confirmation, recovery, magic links,
+    /// resends): 30 per hour per IP (GoTrue's `RATE_LIMIT_EMAIL_SENT`, which GoTrue counts
+    /// for the whole server; here each address has its own).
+    pub email_sent: Rate,
+    /// Mailed links and codes checked (`POST /verify`, `GET /verify`): 30 per 5 min per IP
+    /// (GoTrue's `RATE_LIMIT_VERIFY`).
+    pub verify: Rate,
     /// Password sign-ins to one account from any address: 150 per 5 min, so guesses spread
     /// over many addresses still meet a limit. It refills steadily, so it slows an attacker
     /// without locking the owner out for long.
@@ -61,6 +68,8 @@ impl Default for RateLimits {
             signup: Rate::new(30, Duration::from_secs(300)),
             user: Rate::new(30, Duration::from_secs(300)),
             mfa: Rate::new(15, Duration::from_secs(60)),
+            email_sent: Rate::new(30, Duration::from_secs(3600)),
+            verify: Rate::new(30, Duration::from_secs(300)),
             account: Rate::new(150, Duration::from_secs(300)),
         }
     }
@@ -75,6 +84,10 @@ pub(crate) enum Bucket {
     Challenge,
     Verify,
     Account,
+    /// Mails sent at a client's request.
+    EmailSent,
+    /// Mailed links and codes checked.
+    EmailVerify,
 }
 
 /// Whose bucket: an address, a user, or an account being signed in to. The kinds are apart
@@ -223,6 +236,8 @@ fn rate_of(limits: &RateLimits, bucket: Bucket) -> Rate {
         Bucket::User => limits.user,
         Bucket::Challenge | Bucket::Verify => limits.mfa,
         Bucket::Account => limits.account,
+        Bucket::EmailSent => limits.email_sent,
+        Bucket::EmailVerify => limits.verify,
     }
 }
 

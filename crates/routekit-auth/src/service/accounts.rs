@@ -3,6 +3,7 @@
 use serde_json::{Value, json};
 
 use super::AuthService;
+use super::email::MailOptions;
 use super::tokens::TokenResponse;
 use crate::client::Client;
 use crate::error::{AuthError, ErrorCode, unless_conflict};
@@ -106,6 +107,38 @@ impl AuthService {
         password: &str,
         data: Option<Value>,
     ) -> Result<SignUp, AuthError> {
+        self.sign_up_with(client, email, password, data, &MailOptions::default())
+            .await
+    }
+
+    /// [`AuthService::sign_up`], with where the confirmation mail's link leads and the PKCE
+    /// challenge, when confirmation is on. Then no session is made: the user is created
+    /// unconfirmed and mailed a link and code. A sign-up for an address that has an account
+    /// answers like a new one (another id, no session) and mails nobody but an unconfirmed
+    /// owner, so the answer never tells who has an account.
+    ///
+    /// ```no_run
+    /// # async fn f(auth: routekit_auth::AuthService) -> Result<(), routekit_auth::AuthError> {
+    /// use routekit_auth::{Client, MailOptions, SignUp};
+    /// let options = MailOptions::redirect_to("http://127.0.0.1:3000/welcome");
+    /// match auth
+    ///     .sign_up_with(&Client::unknown(), "ann@example.com", "a long passphrase", None, &options)
+    ///     .await?
+    /// {
+    ///     SignUp::Session(_) => println!("signed in (auto-confirm)"),
+    ///     SignUp::User(_) => println!("check your mail"),
+    ///     _ => {}
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn sign_up_with(
+        &self,
+        client: &Client,
+        email: &str,
+        password: &str,
+        data: Option<Value>,
+        options: &MailOptions,
+    ) -> Result<SignUp, AuthError> {
         self.limit_ip(Bucket::Signup, client)?;
         self.check_captcha(client).await?;
         let config = &self.inner.config;
@@ -119,6 +152,12 @@ impl AuthService {
         let password = self.checked_password(password)?;
         let user_metadata = Value::Object(metadata(data)?.unwrap_or_default()).to_string();
         let hash = self.inner.hasher.hash(password).await?;
+        if !config.autoconfirm {
+            let user = self
+                .sign_up_unconfirmed(&email, Some(&hash), &user_metadata, options)
+                .await?;
+            return Ok(SignUp::User(Box::new(user)));
+        }
         let now = crate::now();
         let id = uuid::Uuid::new_v4().to_string();
         let inserted = self
@@ -129,20 +168,16 @@ impl AuthService {
                 password_hash: Some(&hash),
                 app_metadata: &default_app_metadata().to_string(),
                 user_metadata: &user_metadata,
-                confirmed_at: config.autoconfirm.then_some(now),
-                signed_in_at: config.autoconfirm.then_some(now),
+                confirmed_at: Some(now),
+                signed_in_at: Some(now),
                 banned_until: None,
                 now,
             })
             .await;
         unless_conflict(inserted, || ErrorCode::UserAlreadyExists.into())?;
         let user = self.existing_user(&id).await?;
-        if config.autoconfirm {
-            let session = self.create_session(user, AuthMethod::Password, now).await?;
-            Ok(SignUp::Session(Box::new(session)))
-        } else {
-            Ok(SignUp::User(Box::new(user)))
-        }
+        let session = self.create_session(user, AuthMethod::Password, now).await?;
+        Ok(SignUp::Session(Box::new(session)))
     }
 
     /// A new password, normalised, once it passes the length and strength rules (sign-up's,

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod admin;
+mod email;
 mod mfa;
 mod tokens;
 
@@ -28,6 +29,8 @@ use crate::user::User;
 
 pub use accounts::{SignUp, UserUpdate};
 pub use admin::{AccountUpdate, Admin, Ban, DEFAULT_PER_PAGE, MAX_PER_PAGE, NewAccount, UsersPage};
+pub(crate) use email::unconfirmed_json;
+pub use email::{MailOptions, Pkce, PkceMethod, Verified, VerifyType};
 pub use mfa::{Challenge, Enrollment};
 pub use tokens::{SignOutScope, TokenResponse};
 
@@ -69,6 +72,10 @@ struct Inner {
     generation: AtomicU64,
     /// Verified for unknown e-mails, so they take as long as wrong passwords.
     dummy_hash: String,
+    /// Renders and delivers mail (SMTP, or the development mailbox).
+    mailer: crate::mailer::Mailer,
+    /// How long sends take, for requests that must look as if they sent one.
+    send_timing: email::SendTiming,
     /// Asked about the captcha token of sign-ups and password sign-ins, when configured.
     #[cfg(feature = "captcha")]
     captcha: Option<routekit_captcha::Captcha>,
@@ -113,8 +120,19 @@ impl AuthService {
             .map(routekit_captcha::Captcha::new)
             .transpose()
             .map_err(AuthError::internal)?;
+        let mailer =
+            crate::mailer::Mailer::new(&config).map_err(|e| AuthError::internal(e.to_string()))?;
+        if mailer.is_mailbox() && !config.autoconfirm {
+            tracing::warn!(
+                target: "routekit::auth",
+                "no SMTP server configured (ROUTEKIT_AUTH_SMTP_HOST): mail is kept in the \
+                 development mailbox, not sent"
+            );
+        }
         Ok(AuthService {
             inner: Arc::new(Inner {
+                mailer,
+                send_timing: email::SendTiming::new(),
                 #[cfg(feature = "captcha")]
                 captcha,
                 dummy_hash: password::decoy()?,

@@ -4,11 +4,14 @@
 //! All of the crate's SQL is here, one module per table group; queries answer with
 //! `sqlx::Error` and typed rows, and the flows above decide what a result means.
 
+mod email;
 mod factors;
 mod keys;
 mod sessions;
 mod users;
 
+pub use email::MailboxEntry;
+pub(crate) use email::{NewToken, TokenRow};
 pub(crate) use factors::{ChallengeRow, NewFactor};
 pub(crate) use keys::SigningKeyRow;
 pub(crate) use sessions::{NewSession, SessionRow, Sessions};

@@ -6,6 +6,7 @@ mod accounts;
 mod admin;
 #[cfg(feature = "captcha")]
 mod captcha;
+mod email;
 mod gotrue_messages;
 mod issue_11;
 mod limits;

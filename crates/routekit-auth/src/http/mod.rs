@@ -15,6 +15,8 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+mod email;
+
 use crate::API_VERSION;
 use crate::client::Client;
 use crate::error::{AuthError, ErrorCode};
@@ -43,6 +45,13 @@ pub fn router(auth: AuthService) -> Router {
         .route("/auth/v1/signup", post(signup))
         .route("/auth/v1/token", post(token))
         .route("/auth/v1/logout", post(logout))
+        .route("/auth/v1/recover", post(email::recover))
+        .route("/auth/v1/otp", post(email::otp))
+        .route("/auth/v1/resend", post(email::resend))
+        .route(
+            "/auth/v1/verify",
+            get(email::verify_get).post(email::verify_post),
+        )
         .route("/auth/v1/user", get(get_user).put(put_user))
         .route("/auth/v1/factors", post(enroll))
         .route("/auth/v1/factors/{id}", axum::routing::delete(unenroll))
@@ -74,22 +83,28 @@ struct Rendered {
     retry_after: Option<u64>,
 }
 
+/// What a client is told of an error: a refusal's own message, or a generic one for a fault
+/// (which is logged here, and never shown).
+fn public_message(error: &AuthError) -> String {
+    match error {
+        AuthError::Api { message, .. } => message.to_string(),
+        AuthError::RateLimited { .. } => "Request rate limit reached".to_owned(),
+        AuthError::Busy { .. } => "The server is busy; try again shortly".to_owned(),
+        AuthError::Unavailable(source) => {
+            tracing::error!(target: "routekit::auth", error = %source, "auth database unavailable");
+            "The auth service is temporarily unavailable".to_owned()
+        }
+        AuthError::Internal(source) => {
+            tracing::error!(target: "routekit::auth", error = %source, "auth request failed");
+            "Unexpected failure".to_owned()
+        }
+    }
+}
+
 impl IntoResponse for AuthError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let message = match &self {
-            AuthError::Api { message, .. } => message.to_string(),
-            AuthError::RateLimited { .. } => "Request rate limit reached".to_owned(),
-            AuthError::Busy { .. } => "The server is busy; try again shortly".to_owned(),
-            AuthError::Unavailable(source) => {
-                tracing::error!(target: "routekit::auth", error = %source, "auth database unavailable");
-                "The auth service is temporarily unavailable".to_owned()
-            }
-            AuthError::Internal(source) => {
-                tracing::error!(target: "routekit::auth", error = %source, "auth request failed");
-                "Unexpected failure".to_owned()
-            }
-        };
+        let message = public_message(&self);
         let weak_password = match &self {
             AuthError::Api { weak_password, .. } => weak_password.clone(),
             _ => Vec::new(),
@@ -184,6 +199,10 @@ struct Credentials {
     /// `{ "captcha_token": "…" }`, or `{}` without a captcha.
     #[serde(default)]
     gotrue_meta_security: Option<MetaSecurity>,
+    #[serde(default)]
+    code_challenge: Option<String>,
+    #[serde(default)]
+    code_challenge_method: Option<String>,
 }
 
 #[derive(Default, Deserialize)]
@@ -192,23 +211,27 @@ struct MetaSecurity {
     captcha_token: Option<String>,
 }
 
-impl Credentials {
-    /// The client with the captcha token the body carried.
-    fn client(&self, client: Client) -> Client {
-        match self
-            .gotrue_meta_security
-            .as_ref()
-            .and_then(|m| m.captcha_token.as_deref())
-        {
+impl MetaSecurity {
+    /// `client` with the captcha token of a body's `gotrue_meta_security`, if it has one.
+    fn apply(meta: Option<&MetaSecurity>, client: Client) -> Client {
+        match meta.and_then(|m| m.captcha_token.as_deref()) {
             Some(token) => client.with_captcha_token(token),
             None => client,
         }
     }
 }
 
+impl Credentials {
+    /// The client with the captcha token the body carried.
+    fn client(&self, client: Client) -> Client {
+        MetaSecurity::apply(self.gotrue_meta_security.as_ref(), client)
+    }
+}
+
 async fn signup(
     State(auth): State<AuthService>,
     ClientOf(client): ClientOf,
+    Query(query): Query<email::RedirectQuery>,
     bytes: Bytes,
 ) -> Result<Response, AuthError> {
     let creds: Credentials = body(&bytes)?;
@@ -220,9 +243,20 @@ async fn signup(
         .email
         .ok_or_else(|| AuthError::validation("To signup, please provide your email"))?;
     let password = creds.password.unwrap_or_default();
-    match auth.sign_up(&client, &email, &password, creds.data).await? {
+    let options = email::mail_options(
+        query.redirect_to,
+        creds.code_challenge.as_deref(),
+        creds.code_challenge_method.as_deref(),
+    )?;
+    match auth
+        .sign_up_with(&client, &email, &password, creds.data, &options)
+        .await?
+    {
         SignUp::Session(session) => Ok(json_response(StatusCode::OK, &session.to_json())),
-        SignUp::User(user) => Ok(json_response(StatusCode::OK, &user.to_json(&[]))),
+        SignUp::User(user) => Ok(json_response(
+            StatusCode::OK,
+            &crate::service::unconfirmed_json(&user),
+        )),
     }
 }
 
@@ -254,6 +288,15 @@ async fn token(
                 &creds.client(client),
                 creds.email.as_deref().unwrap_or_default(),
                 creds.password.as_deref().unwrap_or_default(),
+            )
+            .await?
+        }
+        "pkce" => {
+            let body: email::PkceBody = body(&bytes)?;
+            auth.exchange_auth_code(
+                &client,
+                body.auth_code.as_deref().unwrap_or_default(),
+                body.code_verifier.as_deref().unwrap_or_default(),
             )
             .await?
         }
