@@ -196,7 +196,8 @@ fn decode_words(raw: &str) -> String {
                 }
             });
         // Space between two encoded words is folding, not text; any other space is kept.
-        if !out.is_empty() && !(decoded.is_some() && previous_encoded) {
+        let folding = decoded.is_some() && previous_encoded;
+        if !out.is_empty() && !folding {
             out.push(' ');
         }
         previous_encoded = decoded.is_some();

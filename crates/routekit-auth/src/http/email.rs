@@ -26,10 +26,10 @@ pub(super) fn mail_options(
     challenge: Option<&str>,
     method: Option<&str>,
 ) -> Result<MailOptions, AuthError> {
-    let mut options = MailOptions::default();
-    options.redirect_to = redirect_to.filter(|r| !r.is_empty());
-    options.pkce = Pkce::from_request(challenge, method)?;
-    Ok(options)
+    Ok(MailOptions {
+        redirect_to: redirect_to.filter(|r| !r.is_empty()),
+        pkce: Pkce::from_request(challenge, method)?,
+    })
 }
 
 /// The body of `/recover`, `/otp` and `/resend`.
