@@ -1,5 +1,8 @@
 -- The e-mail flows: one-time tokens, PKCE auth codes, send frequency, the development mailbox.
 
+-- The address a user asked to change to, until the change is confirmed.
+ALTER TABLE auth_users ADD COLUMN email_change TEXT;
+
 -- A link and a code mailed to a user, one row per user and purpose: a new mail replaces the
 -- row, which voids the previous link and code. Only hashes are stored. A PKCE flow keeps the
 -- client's code challenge here until the link is followed.

@@ -44,10 +44,18 @@ pub struct AuthConfig {
     pub smtp_max_frequency: Duration,
     /// `ROUTEKIT_AUTH_MAILER_TEMPLATES_DIR`: a folder of overrides for the mails' templates,
     /// `<mail>.subject`, `<mail>.html` and `<mail>.txt` for `confirmation`, `recovery`,
-    /// `magic_link` and `invite`, each optional, with GoTrue's variables
+    /// `magic_link`, `email_change` and `reauthentication`, each optional, with GoTrue's variables
     /// (`{{ .ConfirmationURL }}`, `{{ .Token }}`, `{{ .TokenHash }}`, `{{ .SiteURL }}`,
-    /// `{{ .Email }}`, `{{ .RedirectTo }}`). A template with another variable fails start-up.
+    /// `{{ .Email }}`, `{{ .NewEmail }}`, `{{ .RedirectTo }}`). A template with another
+    /// variable fails start-up.
     pub mailer_templates_dir: Option<std::path::PathBuf>,
+    /// `ROUTEKIT_AUTH_MAILER_SECURE_EMAIL_CHANGE_ENABLED` (default `true`, as GoTrue): a change
+    /// of address must be confirmed from the current address as well as from the new one.
+    pub secure_email_change: bool,
+    /// `ROUTEKIT_AUTH_SECURITY_UPDATE_PASSWORD_REQUIRE_REAUTHENTICATION` (default off, as
+    /// GoTrue): a new password from a session older than this needs the `nonce` mailed by
+    /// `GET /reauthenticate`. The variable sets GoTrue's 24 hours.
+    pub secure_password_change: Option<Duration>,
     /// `ROUTEKIT_AUTH_URI_ALLOW_LIST` (GoTrue's `URI_ALLOW_LIST`): where mailed links may send
     /// the browser (`redirect_to`), besides the site URL's own origin. Comma-separated URLs;
     /// `*` matches within one path segment or host label, `**` matches anything.
@@ -117,6 +125,8 @@ impl std::fmt::Debug for AuthConfig {
             .field("smtp_max_frequency", &self.smtp_max_frequency)
             .field("mailer_templates_dir", &self.mailer_templates_dir)
             .field("uri_allow_list", &self.uri_allow_list)
+            .field("secure_email_change", &self.secure_email_change)
+            .field("secure_password_change", &self.secure_password_change)
             .field("password_min_length", &self.password_min_length)
             .field("refresh_reuse_interval", &self.refresh_reuse_interval)
             .field("encryption_key", &redacted(self.encryption_key.is_some()))
@@ -186,6 +196,8 @@ struct FileConfig {
     smtp_max_frequency: Option<u64>,
     mailer_templates_dir: Option<String>,
     uri_allow_list: Option<String>,
+    secure_email_change: Option<bool>,
+    secure_password_change: Option<bool>,
 }
 
 impl AuthConfig {
@@ -202,6 +214,8 @@ impl AuthConfig {
             smtp_max_frequency: Duration::from_secs(60),
             mailer_templates_dir: None,
             uri_allow_list: Vec::new(),
+            secure_email_change: true,
+            secure_password_change: None,
             password_min_length: 8,
             refresh_reuse_interval: Duration::from_secs(10),
             encryption_key: None,
@@ -307,6 +321,18 @@ impl AuthConfig {
                 .filter(|u| !u.is_empty())
                 .map(str::to_owned)
                 .collect();
+        }
+        if let Some(b) = flag(
+            "ROUTEKIT_AUTH_MAILER_SECURE_EMAIL_CHANGE_ENABLED",
+            file.secure_email_change,
+        )? {
+            config.secure_email_change = b;
+        }
+        if let Some(b) = flag(
+            "ROUTEKIT_AUTH_SECURITY_UPDATE_PASSWORD_REQUIRE_REAUTHENTICATION",
+            file.secure_password_change,
+        )? {
+            config.secure_password_change = b.then_some(Duration::from_secs(24 * 3600));
         }
         // Credentials come from the environment only, never from the config file.
         config.smtp = routekit_mail::SmtpConfig::from_lookup("ROUTEKIT_AUTH_", &var)
@@ -458,6 +484,32 @@ impl AuthConfig {
     pub fn with_mail_timing(mut self, otp_exp: Duration, max_frequency: Duration) -> Self {
         self.mailer_otp_exp = otp_exp;
         self.smtp_max_frequency = max_frequency;
+        self
+    }
+
+    /// A new password needs the reauthentication nonce when the session is older than
+    /// `fresh` (`None`, the default, never; see [`AuthConfig::secure_password_change`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let config = routekit_auth::AuthConfig::new("sqlite://data/auth.db")
+    ///     .with_secure_password_change(Some(Duration::from_secs(24 * 3600)));
+    /// assert!(config.secure_password_change.is_some());
+    /// ```
+    pub fn with_secure_password_change(mut self, fresh: Option<Duration>) -> Self {
+        self.secure_password_change = fresh;
+        self
+    }
+
+    /// Whether a change of address is confirmed from both addresses (`true`, the default)
+    /// or from the new one only.
+    ///
+    /// ```
+    /// let config = routekit_auth::AuthConfig::new("sqlite://data/auth.db").with_secure_email_change(false);
+    /// assert!(!config.secure_email_change);
+    /// ```
+    pub fn with_secure_email_change(mut self, both: bool) -> Self {
+        self.secure_email_change = both;
         self
     }
 

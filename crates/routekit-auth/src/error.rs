@@ -221,6 +221,12 @@ error_codes! {
     ChallengeExpired => UNPROCESSABLE_ENTITY, "mfa_challenge_expired", "MFA challenge has expired, verify against another challenge";
     /// A challenge verified from another address, or already used.
     ChallengeMismatch => UNPROCESSABLE_ENTITY, "mfa_ip_address_mismatch", "Challenge and verify IP addresses mismatch, or the challenge was already used";
+    /// A new password from an old session without the reauthentication nonce.
+    ReauthenticationNeeded => BAD_REQUEST, "reauthentication_needed", "Password update requires reauthentication";
+    /// A reauthentication nonce that is wrong, used or expired.
+    ReauthenticationNotValid => UNPROCESSABLE_ENTITY, "reauthentication_not_valid", "Nonce has expired or is invalid";
+    /// Reauthentication by a user whose address is not confirmed.
+    ReauthenticationUnconfirmed => UNPROCESSABLE_ENTITY, "email_not_confirmed", "Please verify your email first.";
     /// `POST /verify` with an e-mail that is not one.
     InvalidEmailFormat => UNPROCESSABLE_ENTITY, "validation_failed", "Invalid email format";
     /// A mailed code that does not match, has expired or was used (`POST /verify` by e-mail

@@ -18,6 +18,11 @@ pub(crate) enum Mail {
     Recovery,
     /// Sign in without a password.
     MagicLink,
+    /// Confirm a change of address (sent to the new address, and to the current one too
+    /// with secure e-mail change).
+    EmailChange,
+    /// A code to confirm a sensitive change (a new password) with.
+    Reauthentication,
 }
 
 /// The variables a template may use: GoTrue's names.
@@ -27,11 +32,18 @@ pub(crate) const VARIABLES: &[&str] = &[
     "TokenHash",
     "SiteURL",
     "Email",
+    "NewEmail",
     "RedirectTo",
 ];
 
 impl Mail {
-    const ALL: [Mail; 3] = [Mail::Confirmation, Mail::Recovery, Mail::MagicLink];
+    const ALL: [Mail; 5] = [
+        Mail::Confirmation,
+        Mail::Recovery,
+        Mail::MagicLink,
+        Mail::EmailChange,
+        Mail::Reauthentication,
+    ];
 
     /// The name of its template files.
     pub(crate) fn name(self) -> &'static str {
@@ -39,14 +51,19 @@ impl Mail {
             Mail::Confirmation => "confirmation",
             Mail::Recovery => "recovery",
             Mail::MagicLink => "magic_link",
+            Mail::EmailChange => "email_change",
+            Mail::Reauthentication => "reauthentication",
         }
     }
 
-    /// Its one-time token's purpose (magic links and recovery share one, as in GoTrue).
+    /// Its one-time token's purpose (magic links and recovery share one, as in GoTrue; an
+    /// e-mail change has one per address, see [`Mail::purpose_for`]).
     pub(crate) fn purpose(self) -> &'static str {
         match self {
             Mail::Confirmation => "confirmation",
             Mail::Recovery | Mail::MagicLink => "recovery",
+            Mail::EmailChange => "email_change_new",
+            Mail::Reauthentication => "reauthentication",
         }
     }
 
@@ -56,6 +73,8 @@ impl Mail {
             Mail::Confirmation => "signup",
             Mail::Recovery => "recovery",
             Mail::MagicLink => "magiclink",
+            Mail::EmailChange => "email_change",
+            Mail::Reauthentication => "reauthentication",
         }
     }
 
@@ -65,6 +84,8 @@ impl Mail {
             Mail::Confirmation => "Error sending confirmation email",
             Mail::Recovery => "Error sending recovery email",
             Mail::MagicLink => "Error sending magic link email",
+            Mail::EmailChange => "Error sending email change email",
+            Mail::Reauthentication => "Error sending reauthentication email",
         }
     }
 
@@ -101,6 +122,25 @@ impl Mail {
                 "Your sign-in link\n\n\
                  Follow this link to sign in. It expires shortly and can only be used once:\n\n\
                  {{ .ConfirmationURL }}\n\nOr enter this code: {{ .Token }}\n",
+            ),
+            Mail::EmailChange => (
+                "Confirm Email Change",
+                "<h2>Confirm the change of your email address</h2>\n\n\
+                 <p>Follow the link below to confirm the change from {{ .Email }} to {{ .NewEmail }}.</p>\n\
+                 <p><a href=\"{{ .ConfirmationURL }}\">Confirm email change</a></p>\n\
+                 <p>Or enter this code: {{ .Token }}</p>\n\
+                 <p>If you didn't request this change, you can safely ignore this email.</p>\n",
+                "Confirm the change of your email address\n\n\
+                 Follow this link to confirm the change from {{ .Email }} to {{ .NewEmail }}:\n\n\
+                 {{ .ConfirmationURL }}\n\nOr enter this code: {{ .Token }}\n\n\
+                 If you didn't request this change, you can safely ignore this email.\n",
+            ),
+            Mail::Reauthentication => (
+                "Confirm Reauthentication",
+                "<h2>Confirm it is you</h2>\n\n<p>Enter this code to confirm the change: {{ .Token }}</p>\n\
+                 <p>If you didn't ask for it, someone may know your password: change it.</p>\n",
+                "Confirm it is you\n\nEnter this code to confirm the change: {{ .Token }}\n\n\
+                 If you didn't ask for it, someone may know your password: change it.\n",
             ),
         }
     }

@@ -29,6 +29,8 @@ pub struct User {
     pub created_at: i64,
     /// Last changed (unix seconds).
     pub updated_at: i64,
+    /// The address the user asked to change to, until confirmed.
+    pub email_change: Option<String>,
 }
 
 /// RFC 3339 in UTC, as GoTrue writes times.
@@ -93,6 +95,9 @@ impl User {
             "updated_at": rfc3339(self.updated_at),
             "is_anonymous": false,
         });
+        if let Some(new_email) = &self.email_change {
+            user["new_email"] = Value::String(new_email.clone());
+        }
         if let Some(until) = self.banned_until {
             user["banned_until"] = rfc3339(until);
         }

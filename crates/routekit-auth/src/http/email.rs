@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::{ClientOf, MetaSecurity, body, json_response, public_message};
 use crate::error::{AuthError, ErrorCode};
-use crate::service::{AuthService, MailOptions, Pkce, Verified, VerifyType};
+use crate::service::{AuthService, MailOptions, Pkce, SINGLE_CONFIRMATION, Verified, VerifyType};
 
 /// `?redirect_to=`, where supabase-js puts `emailRedirectTo` and `redirectTo`.
 #[derive(Deserialize)]
@@ -127,9 +127,12 @@ pub(super) async fn resend(
             Ok(empty())
         }
         "sms" | "phone_change" => Err(ErrorCode::PhoneProviderDisabled.into()),
-        "email_change" => Err(AuthError::validation(
-            "e-mail change is not supported by this server yet, so there is none to resend",
-        )),
+        "email_change" => {
+            let email = body.email("Type provided requires an email address")?;
+            auth.resend_email_change(&client, email, &body.options(query)?)
+                .await?;
+            Ok(empty())
+        }
         _ => Err(AuthError::validation(
             "Missing one of these types: signup, email_change, sms, phone_change",
         )),
@@ -180,10 +183,7 @@ pub(super) async fn verify_post(
                 "Only the token_hash and type should be provided",
             ));
         }
-        match auth.verify_link(&client, kind, token_hash, false).await? {
-            Verified::Session(session) => *session,
-            Verified::AuthCode(_) => return Err(AuthError::internal("a code without PKCE")),
-        }
+        auth.verify_link(&client, kind, token_hash, false).await?
     } else {
         if given(&body.phone) {
             return Err(ErrorCode::PhoneProviderDisabled.into());
@@ -200,7 +200,14 @@ pub(super) async fn verify_post(
         let token = body.token.as_deref().unwrap_or_default();
         auth.verify_code(&client, kind, email, token).await?
     };
-    Ok(json_response(StatusCode::OK, &session.to_json()))
+    match session {
+        Verified::Session(session) => Ok(json_response(StatusCode::OK, &session.to_json())),
+        Verified::Pending => Ok(json_response(
+            StatusCode::OK,
+            &json!({ "msg": SINGLE_CONFIRMATION, "code": "200" }),
+        )),
+        Verified::AuthCode(_) => Err(AuthError::internal("an auth code without PKCE")),
+    }
 }
 
 /// The query of the mailed link.
@@ -316,8 +323,27 @@ pub(super) async fn verify_get(
             ]);
             Ok(see_other(&format!("{url}#{fragment}")))
         }
+        Ok(Verified::Pending) => {
+            let pairs = [("message", SINGLE_CONFIRMATION)];
+            let url = with_query(&target, &pairs);
+            let url = url.split('#').next().unwrap_or(&url).to_owned();
+            Ok(see_other(&format!(
+                "{url}#{}",
+                form(&[pairs[0], ("sb", "")])
+            )))
+        }
         Err(e) => Ok(error_redirect(&target, &e)),
     }
+}
+
+pub(super) async fn reauthenticate(
+    State(auth): State<AuthService>,
+    ClientOf(client): ClientOf,
+    headers: http::HeaderMap,
+) -> Result<Response, AuthError> {
+    let (_, claims) = auth.authenticate(super::bearer(&headers)?).await?;
+    auth.reauthenticate(&client, &claims).await?;
+    Ok(empty())
 }
 
 /// The body of `POST /token?grant_type=pkce`.

@@ -52,6 +52,7 @@ pub fn router(auth: AuthService) -> Router {
             "/auth/v1/verify",
             get(email::verify_get).post(email::verify_post),
         )
+        .route("/auth/v1/reauthenticate", get(email::reauthenticate))
         .route("/auth/v1/user", get(get_user).put(put_user))
         .route("/auth/v1/factors", post(enroll))
         .route("/auth/v1/factors/{id}", axum::routing::delete(unenroll))
@@ -371,11 +372,18 @@ struct UserBody {
     phone: Option<String>,
     #[serde(default)]
     app_metadata: Option<Value>,
+    #[serde(default)]
+    nonce: Option<String>,
+    #[serde(default)]
+    code_challenge: Option<String>,
+    #[serde(default)]
+    code_challenge_method: Option<String>,
 }
 
 async fn put_user(
     State(auth): State<AuthService>,
     ClientOf(client): ClientOf,
+    Query(query): Query<email::RedirectQuery>,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, AuthError> {
@@ -391,6 +399,12 @@ async fn put_user(
         email: body.email.filter(|e| !e.is_empty()),
         password: body.password.filter(|p| !p.is_empty()),
         data: body.data,
+        nonce: body.nonce,
+        mail_options: email::mail_options(
+            query.redirect_to,
+            body.code_challenge.as_deref(),
+            body.code_challenge_method.as_deref(),
+        )?,
     };
     let user = auth.update_user(&client, &claims, update).await?;
     user_response(&auth, &user).await

@@ -33,6 +33,11 @@ pub struct UserUpdate {
     pub password: Option<String>,
     /// Keys merged into `user_metadata`.
     pub data: Option<Value>,
+    /// The code `GET /reauthenticate` mailed, when a new password needs one (see
+    /// [`AuthConfig::secure_password_change`](crate::AuthConfig::secure_password_change)).
+    pub nonce: Option<String>,
+    /// Where the confirmation mails of a new address lead, and the PKCE challenge.
+    pub mail_options: MailOptions,
 }
 
 impl UserUpdate {
@@ -212,14 +217,36 @@ impl AuthService {
         if sensitive && claims.aal < Aal::Aal2 && store.has_verified_factor(&user.id).await? {
             return Err(ErrorCode::InsufficientAal.into());
         }
-        let email = match update.email {
-            Some(_) if !self.inner.config.autoconfirm => {
-                return Err(AuthError::validation(
-                    "Changing the e-mail address needs e-mail confirmation, which this server does not send yet",
-                ));
+        let now = crate::now();
+        let config = &self.inner.config;
+        if let (Some(_), Some(fresh)) = (&update.password, config.secure_password_change) {
+            let signed_in = store
+                .session_created_at(&claims.session_id)
+                .await?
+                .unwrap_or(0);
+            if signed_in + fresh.as_secs() as i64 <= now {
+                let nonce = update
+                    .nonce
+                    .as_deref()
+                    .filter(|n| !n.is_empty())
+                    .ok_or(ErrorCode::ReauthenticationNeeded)?;
+                self.use_nonce(&user, nonce).await?;
             }
-            Some(email) => Some(normalise_email(&email)?),
-            None => None,
+        }
+        // With confirmation on, a new address is only asked for here, and mailed: it becomes
+        // the user's once confirmed (see `start_email_change`).
+        let (email, new_email) = match update.email {
+            Some(email) => {
+                let email = normalise_email(&email)?;
+                if email == user.email {
+                    (None, None)
+                } else if config.autoconfirm {
+                    (Some(email), None)
+                } else {
+                    (None, Some(email))
+                }
+            }
+            None => (None, None),
         };
         let user_metadata = metadata(update.data)?.map(|changes| {
             let mut metadata = user.user_metadata();
@@ -243,6 +270,10 @@ impl AuthService {
             }
             None => None,
         };
+        if let Some(new_email) = &new_email {
+            self.start_email_change(&user, new_email, &update.mail_options)
+                .await?;
+        }
         // Whoever knew the old password is signed out everywhere else.
         let changed = store
             .update_user(
@@ -252,7 +283,7 @@ impl AuthService {
                     password_hash: password_hash.as_deref(),
                     user_metadata: user_metadata.as_deref(),
                     keep_session: Some(&claims.session_id),
-                    now: crate::now(),
+                    now,
                     ..UserChanges::default()
                 },
             )

@@ -22,15 +22,24 @@ use super::AuthService;
 use super::accounts::{default_app_metadata, metadata, normalise_email};
 use super::tokens::TokenResponse;
 use crate::client::Client;
-use crate::error::{AuthError, ErrorCode};
-use crate::jws::AuthMethod;
+use crate::error::{AuthError, ErrorCode, unless_conflict};
+use crate::jws::{AuthMethod, Claims};
 use crate::mailer::Mail;
-use crate::ratelimit::Bucket;
+use crate::ratelimit::{Bucket, Key};
 use crate::store::{NewToken, NewUser, TokenRow, UserChanges};
 use crate::user::User;
 
 /// Wrong codes after which a mailed code is void.
 pub(crate) const MAX_CODE_ATTEMPTS: i64 = 5;
+
+/// The purposes of an e-mail change's two tokens: the one mailed to the current address, and
+/// the one mailed to the new address.
+const EMAIL_CHANGE_CURRENT: &str = "email_change_current";
+const EMAIL_CHANGE_NEW: &str = "email_change_new";
+
+/// GoTrue's answer when one of the two addresses of a secure e-mail change has confirmed.
+pub(crate) const SINGLE_CONFIRMATION: &str =
+    "Confirmation link accepted. Please proceed to confirm link sent to the other email";
 
 /// How long a PKCE auth code may wait for its exchange (GoTrue's flow-state expiry).
 pub(crate) const AUTH_CODE_TTL: i64 = 300;
@@ -49,6 +58,9 @@ pub enum VerifyType {
     MagicLink,
     /// Any mailed code or link of the address: confirmation or magic link.
     Email,
+    /// A change of address, from the link or code sent to the new address or to the current
+    /// one.
+    EmailChange,
 }
 
 impl VerifyType {
@@ -66,6 +78,7 @@ impl VerifyType {
             "recovery" => Some(VerifyType::Recovery),
             "magiclink" => Some(VerifyType::MagicLink),
             "email" => Some(VerifyType::Email),
+            "email_change" => Some(VerifyType::EmailChange),
             _ => None,
         }
     }
@@ -76,6 +89,7 @@ impl VerifyType {
             VerifyType::Signup | VerifyType::Invite => &["confirmation"],
             VerifyType::Recovery | VerifyType::MagicLink => &["recovery"],
             VerifyType::Email => &["confirmation", "recovery"],
+            VerifyType::EmailChange => &[EMAIL_CHANGE_CURRENT, EMAIL_CHANGE_NEW],
         }
     }
 
@@ -83,6 +97,7 @@ impl VerifyType {
     fn auth_method(self, purpose: &str) -> AuthMethod {
         match (self, purpose) {
             (VerifyType::Invite, _) => AuthMethod::Invite,
+            (VerifyType::EmailChange, _) => AuthMethod::EmailChange,
             (VerifyType::Recovery, _) => AuthMethod::Recovery,
             (VerifyType::MagicLink, _) | (VerifyType::Email, "recovery") => AuthMethod::MagicLink,
             _ => AuthMethod::EmailSignup,
@@ -219,6 +234,8 @@ pub enum Verified {
     /// The PKCE flow: an auth code, for the redirect's `?code=`, to be exchanged within five
     /// minutes with the verifier.
     AuthCode(String),
+    /// One of the two addresses of a secure e-mail change confirmed; the other must too.
+    Pending,
 }
 
 /// How long the requests that sent mail took, so that requests that must not reveal they
@@ -336,9 +353,19 @@ impl AuthService {
             })
     }
 
+    /// Refuses a user over the mail allowance of their account (an e-mail change mails
+    /// whatever address its owner names).
+    fn limit_mail_for_user(&self, user: &User) -> Result<(), AuthError> {
+        self.limit(Bucket::EmailSent, Key::User(user.id.clone()))
+            .map_err(|e| match e {
+                AuthError::RateLimited { .. } => ErrorCode::OverEmailSendRateLimit.into(),
+                other => other,
+            })
+    }
+
     /// Claims the send slot of `mail` to `address` (one per [`AuthConfig::smtp_max_frequency`]),
     /// whether or not the address has an account: the time it was claimed at.
-    async fn claim_send(&self, address: &str, mail: Mail) -> Result<Option<i64>, AuthError> {
+    async fn claim_send(&self, address: &str, purpose: &str) -> Result<Option<i64>, AuthError> {
         let gap = self.inner.config.smtp_max_frequency.as_secs() as i64;
         if gap == 0 {
             return Ok(None);
@@ -346,7 +373,7 @@ impl AuthService {
         let now = crate::now();
         if self
             .store()
-            .claim_send(&sha256_b64(address), mail.purpose(), now, now - gap)
+            .claim_send(&sha256_b64(address), purpose, now, now - gap)
             .await?
         {
             Ok(Some(now))
@@ -357,11 +384,11 @@ impl AuthService {
         }
     }
 
-    async fn release_send(&self, address: &str, mail: Mail, claimed: Option<i64>) {
+    async fn release_send(&self, address: &str, purpose: &str, claimed: Option<i64>) {
         if let Some(at) = claimed
             && let Err(e) = self
                 .store()
-                .release_send(&sha256_b64(address), mail.purpose(), at)
+                .release_send(&sha256_b64(address), purpose, at)
                 .await
         {
             tracing::warn!(target: "routekit::auth", error = %e, "could not release a mail slot");
@@ -376,14 +403,28 @@ impl AuthService {
         mail: Mail,
         options: &MailOptions,
     ) -> Result<(), AuthError> {
-        let claimed = self.claim_send(&user.email, mail).await?;
+        self.send_mail_to(user, &user.email, mail, mail.purpose(), options)
+            .await
+    }
+
+    /// [`AuthService::send_mail`] to address `to` with a token of `purpose` (an e-mail
+    /// change mails two addresses).
+    async fn send_mail_to(
+        &self,
+        user: &User,
+        to: &str,
+        mail: Mail,
+        purpose: &str,
+        options: &MailOptions,
+    ) -> Result<(), AuthError> {
+        let claimed = self.claim_send(to, purpose).await?;
         let started = Instant::now();
-        let sent = self.write_and_send(user, mail, options).await;
+        let sent = self.write_and_send(user, to, mail, purpose, options).await;
         self.inner
             .send_timing
             .record(started.elapsed(), sent.is_ok());
         if sent.is_err() {
-            self.release_send(&user.email, mail, claimed).await;
+            self.release_send(to, purpose, claimed).await;
         }
         sent
     }
@@ -391,7 +432,9 @@ impl AuthService {
     async fn write_and_send(
         &self,
         user: &User,
+        to: &str,
         mail: Mail,
+        purpose: &str,
         options: &MailOptions,
     ) -> Result<(), AuthError> {
         let id = uuid::Uuid::new_v4().to_string();
@@ -405,10 +448,10 @@ impl AuthService {
             .put_token(&NewToken {
                 id: &id,
                 user_id: &user.id,
-                purpose: mail.purpose(),
+                purpose,
                 link_hash: &sha256_b64(&link),
                 code_hash: &code_hash(&id, &code),
-                address: &user.email,
+                address: to,
                 pkce,
                 now: crate::now(),
             })
@@ -426,13 +469,10 @@ impl AuthService {
             ("TokenHash", link.as_str()),
             ("SiteURL", self.inner.config.site_url.as_str()),
             ("Email", user.email.as_str()),
+            ("NewEmail", user.email_change.as_deref().unwrap_or_default()),
             ("RedirectTo", redirect_to.as_str()),
         ];
-        let sent = self
-            .inner
-            .mailer
-            .send(self.store(), mail, &user.email, &vars)
-            .await;
+        let sent = self.inner.mailer.send(self.store(), mail, to, &vars).await;
         if let Err(error) = sent {
             // The address is the user's; the error names no credential.
             tracing::warn!(target: "routekit::auth", %error, mail = mail.name(), "mail not sent");
@@ -447,10 +487,10 @@ impl AuthService {
     /// Answers a request about an address with no account (or a banned one) as a send would:
     /// the same slot claimed, about the same wait, and the same failure while sends fail.
     async fn decoy_send(&self, address: &str, mail: Mail) -> Result<(), AuthError> {
-        let claimed = self.claim_send(address, mail).await?;
+        let claimed = self.claim_send(address, mail.purpose()).await?;
         tokio::time::sleep(self.inner.send_timing.typical()).await;
         if self.inner.send_timing.failing.load(Ordering::Relaxed) {
-            self.release_send(address, mail, claimed).await;
+            self.release_send(address, mail.purpose(), claimed).await;
             return Err(ErrorCode::EmailSendFailed.with_message(mail.failure()));
         }
         Ok(())
@@ -637,7 +677,97 @@ impl AuthService {
         if self.expired(&row) {
             return Err(ErrorCode::LinkExpired.into());
         }
-        let user = self.verified_user(&row).await?;
+        self.finish_verify(kind, &row, pkce).await
+    }
+
+    /// Checks a mailed six-digit code for `email` (`verifyOtp({ email, token, type })`): a
+    /// session (or, for one half of a secure e-mail change, [`Verified::Pending`]). Five
+    /// wrong codes void the code; codes are also limited per client address.
+    pub async fn verify_code(
+        &self,
+        client: &Client,
+        kind: VerifyType,
+        email: &str,
+        code: &str,
+    ) -> Result<Verified, AuthError> {
+        self.limit_ip(Bucket::EmailVerify, client)?;
+        let email = normalise_email(email).map_err(|_| ErrorCode::InvalidEmailFormat)?;
+        let mut user = self.store().user_by_email(&email).await?;
+        if user.is_none() && kind == VerifyType::EmailChange {
+            user = self.store().user_by_email_change(&email).await?;
+        }
+        let user = user.ok_or(ErrorCode::OtpExpired)?;
+        let row = self
+            .take_code(&user.id, kind.purposes(), code)
+            .await?
+            .ok_or(ErrorCode::OtpExpired)?;
+        self.finish_verify(kind, &row, false).await
+    }
+
+    /// The user's unexpired token of `purposes` whose code is `code`, taken (deleted) so it
+    /// works once; or `None`, after counting a wrong code against each (five void one).
+    async fn take_code(
+        &self,
+        user_id: &str,
+        purposes: &[&str],
+        code: &str,
+    ) -> Result<Option<TokenRow>, AuthError> {
+        let rows: Vec<TokenRow> = self
+            .store()
+            .tokens_of(user_id, purposes)
+            .await?
+            .into_iter()
+            .filter(|row| !self.expired(row))
+            .collect();
+        let code = code.trim();
+        let matched = rows.iter().find(|row| {
+            code.len() == 6
+                && code_hash(&row.id, code)
+                    .as_bytes()
+                    .ct_eq(row.code_hash.as_bytes())
+                    .into()
+        });
+        match matched {
+            Some(row) if self.store().delete_token(&row.id).await? => Ok(Some(row.clone())),
+            Some(_) => Ok(None),
+            None => {
+                for row in &rows {
+                    self.store().fail_token(&row.id, MAX_CODE_ATTEMPTS).await?;
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// What a used token of `kind` yields: an e-mail change applied (or pending the other
+    /// address), then an auth code for a PKCE link followed with `pkce`, else a session.
+    async fn finish_verify(
+        &self,
+        kind: VerifyType,
+        row: &TokenRow,
+        pkce: bool,
+    ) -> Result<Verified, AuthError> {
+        let mut user = self.verified_user(row).await?;
+        if kind == VerifyType::EmailChange {
+            let waiting = self
+                .store()
+                .tokens_of(&user.id, &[EMAIL_CHANGE_CURRENT, EMAIL_CHANGE_NEW])
+                .await?
+                .into_iter()
+                .any(|other| !self.expired(&other));
+            if waiting {
+                return Ok(Verified::Pending);
+            }
+            let applied = self
+                .store()
+                .apply_email_change(&user.id, crate::now())
+                .await;
+            if !unless_conflict(applied, || ErrorCode::EmailExists.into())? {
+                return Err(ErrorCode::LinkExpired.into());
+            }
+            self.revoked();
+            user = self.existing_user(&user.id).await?;
+        }
         match (&row.code_challenge, &row.code_challenge_method) {
             (Some(challenge), Some(method)) if pkce => {
                 let code = URL_SAFE_NO_PAD.encode(crate::random_bytes::<32>()?);
@@ -659,50 +789,101 @@ impl AuthService {
         }
     }
 
-    /// Checks a mailed six-digit code for `email` (`verifyOtp({ email, token, type })`): a
-    /// session. Five wrong codes void the code; codes are also limited per client address.
-    pub async fn verify_code(
+    /// `GET /reauthenticate`: mails the token's user a code, the `nonce` a new password then
+    /// needs when [`AuthConfig::secure_password_change`](crate::AuthConfig) asks for one.
+    pub async fn reauthenticate(&self, client: &Client, claims: &Claims) -> Result<(), AuthError> {
+        let user = self.live_user(claims).await?;
+        if user.email_confirmed_at.is_none() {
+            return Err(ErrorCode::ReauthenticationUnconfirmed.into());
+        }
+        self.limit_mail(client)?;
+        self.send_mail(&user, Mail::Reauthentication, &MailOptions::default())
+            .await
+    }
+
+    /// Checks and uses up the reauthentication `nonce` of `user`, or 422
+    /// `reauthentication_not_valid` (five wrong ones void it).
+    pub(crate) async fn use_nonce(&self, user: &User, nonce: &str) -> Result<(), AuthError> {
+        match self
+            .take_code(&user.id, &[Mail::Reauthentication.purpose()], nonce)
+            .await?
+        {
+            Some(_) => Ok(()),
+            None => Err(ErrorCode::ReauthenticationNotValid.into()),
+        }
+    }
+
+    /// Mails the links and codes of `user`'s pending change of address: to the new address,
+    /// and with secure e-mail change to the current one.
+    async fn mail_email_change(&self, user: &User, options: &MailOptions) -> Result<(), AuthError> {
+        let new_email = user
+            .email_change
+            .as_deref()
+            .ok_or_else(|| AuthError::internal("no pending e-mail change"))?;
+        self.send_mail_to(
+            user,
+            new_email,
+            Mail::EmailChange,
+            EMAIL_CHANGE_NEW,
+            options,
+        )
+        .await?;
+        if self.inner.config.secure_email_change {
+            self.send_mail_to(
+                user,
+                &user.email,
+                Mail::EmailChange,
+                EMAIL_CHANGE_CURRENT,
+                options,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// `POST /resend` with `type: email_change`: mails the pending change of the account
+    /// at `email` (its current address) again. Any other address is answered alike.
+    pub async fn resend_email_change(
         &self,
         client: &Client,
-        kind: VerifyType,
         email: &str,
-        code: &str,
-    ) -> Result<TokenResponse, AuthError> {
-        self.limit_ip(Bucket::EmailVerify, client)?;
-        let email = normalise_email(email).map_err(|_| ErrorCode::InvalidEmailFormat)?;
-        let user = self
-            .store()
-            .user_by_email(&email)
-            .await?
-            .ok_or(ErrorCode::OtpExpired)?;
-        let rows: Vec<TokenRow> = self
-            .store()
-            .tokens_of(&user.id, kind.purposes())
-            .await?
-            .into_iter()
-            .filter(|row| !self.expired(row) && row.address == user.email)
-            .collect();
-        let code = code.trim();
-        let matched = rows.iter().find(|row| {
-            code.len() == 6
-                && code_hash(&row.id, code)
-                    .as_bytes()
-                    .ct_eq(row.code_hash.as_bytes())
-                    .into()
-        });
-        match matched {
-            Some(row) if self.store().delete_token(&row.id).await? => {
-                let user = self.verified_user(row).await?;
-                self.session_after_mail(user).await
+        options: &MailOptions,
+    ) -> Result<(), AuthError> {
+        self.limit_mail(client)?;
+        self.check_captcha(client).await?;
+        let email = normalise_email(email)?;
+        match self.store().user_by_email(&email).await? {
+            Some(user) if user.email_change.is_some() && !user.is_banned(crate::now()) => {
+                self.mail_email_change(&user, options).await
             }
-            Some(_) => Err(ErrorCode::OtpExpired.into()),
-            None => {
-                for row in &rows {
-                    self.store().fail_token(&row.id, MAX_CODE_ATTEMPTS).await?;
-                }
-                Err(ErrorCode::OtpExpired.into())
-            }
+            _ => self.decoy_send(&email, Mail::EmailChange).await,
         }
+    }
+
+    /// Starts a change of `user`'s address to `new_email` (already normalised): mails the
+    /// new address, and with secure e-mail change the current one too; the address changes
+    /// when every mailed link or code has been used. Nothing stays if a mail fails.
+    pub(crate) async fn start_email_change(
+        &self,
+        user: &User,
+        new_email: &str,
+        options: &MailOptions,
+    ) -> Result<(), AuthError> {
+        if self.store().user_by_email(new_email).await?.is_some() {
+            return Err(ErrorCode::EmailExists.into());
+        }
+        self.limit_mail_for_user(user)?;
+        let now = crate::now();
+        self.store()
+            .set_email_change(&user.id, Some(new_email), now)
+            .await?;
+        let pending = self.existing_user(&user.id).await?;
+        let sent = self.mail_email_change(&pending, options).await;
+        if let Err(e) = sent {
+            self.store().set_email_change(&user.id, None, now).await?;
+            return Err(e);
+        }
+        Ok(())
     }
 
     /// `POST /token?grant_type=pkce`: exchanges an auth code from a followed link, once and
@@ -809,6 +990,7 @@ fn obfuscated_user(email: &str, user_metadata: &str, now: i64) -> User {
         banned_until: None,
         created_at: now,
         updated_at: now,
+        email_change: None,
     }
 }
 

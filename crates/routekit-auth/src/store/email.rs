@@ -22,7 +22,6 @@ pub(crate) struct TokenRow {
     pub(crate) user_id: String,
     pub(crate) purpose: String,
     pub(crate) code_hash: String,
-    pub(crate) address: String,
     pub(crate) code_challenge: Option<String>,
     pub(crate) code_challenge_method: Option<String>,
     pub(crate) created_at: i64,
@@ -59,7 +58,7 @@ pub struct MailboxEntry {
 /// The columns of a [`TokenRow`], as a literal (sqlx takes only static SQL).
 macro_rules! token_columns {
     () => {
-        "id, user_id, purpose, code_hash, address, code_challenge, code_challenge_method, \
+        "id, user_id, purpose, code_hash, code_challenge, code_challenge_method, \
          created_at"
     };
 }

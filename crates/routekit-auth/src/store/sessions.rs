@@ -92,6 +92,14 @@ impl Store {
         .transpose()
     }
 
+    /// When session `id` was created (its sign-in), if it exists.
+    pub(crate) async fn session_created_at(&self, id: &str) -> Result<Option<i64>, sqlx::Error> {
+        sqlx::query_scalar("SELECT created_at FROM auth_sessions WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
     /// Whose session `id` is, if it exists.
     pub(crate) async fn session_owner(&self, id: &str) -> Result<Option<String>, sqlx::Error> {
         sqlx::query_scalar("SELECT user_id FROM auth_sessions WHERE id = $1")

@@ -9,7 +9,8 @@ macro_rules! select_user {
     ($tail:literal) => {
         concat!(
             "SELECT id, email, password_hash, role, aud, app_metadata, user_metadata, \
-             email_confirmed_at, last_sign_in_at, banned_until, created_at, updated_at \
+             email_confirmed_at, last_sign_in_at, banned_until, created_at, updated_at, \
+             email_change \
              FROM auth_users ",
             $tail
         )
@@ -69,6 +70,53 @@ pub(crate) struct UserChanges<'a> {
 }
 
 impl Store {
+    /// A user by the address they asked to change to.
+    pub(crate) async fn user_by_email_change(
+        &self,
+        email: &str,
+    ) -> Result<Option<User>, sqlx::Error> {
+        sqlx::query_as(select_user!("WHERE email_change = $1"))
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    /// Sets (or, with `None`, drops) the address user `id` asked to change to.
+    pub(crate) async fn set_email_change(
+        &self,
+        id: &str,
+        email: Option<&str>,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        set_column!(tx, "email_change", email, now, id);
+        if email.is_none() {
+            sqlx::query(
+                "DELETE FROM auth_one_time_tokens WHERE user_id = $1 \
+                 AND purpose IN ('email_change_current', 'email_change_new')",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await
+    }
+
+    /// Makes the address user `id` asked for theirs, confirmed: whether there was one. A
+    /// unique violation means another account took it meanwhile.
+    pub(crate) async fn apply_email_change(&self, id: &str, now: i64) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE auth_users SET email = email_change, email_change = NULL, \
+             email_confirmed_at = COALESCE(email_confirmed_at, $1), updated_at = $1 \
+             WHERE id = $2 AND email_change IS NOT NULL",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Inserts a user; a unique violation means the e-mail has an account.
     pub(crate) async fn insert_user(&self, user: &NewUser<'_>) -> Result<(), sqlx::Error> {
         sqlx::query(

@@ -23,7 +23,22 @@ on_both_databases!(
     sign_up_for_an_existing_address_answers_like_a_new_one,
     otp_creates_users_only_when_asked,
     resend_voids_the_previous_link,
+    email_change_is_confirmed_from_both_addresses,
+    email_change_to_the_new_address_only_when_not_secure,
+    reauthentication_guards_new_passwords,
 );
+
+/// A confirmed user with [`PASSWORD`], signed in: the access token.
+async fn confirmed_session(auth: &Auth, email: &str) -> String {
+    let mut account = routekit_auth::NewAccount::new(email);
+    account.email_confirm = true;
+    account.password = Some(PASSWORD.into());
+    auth.service.admin().create_user(account).await.unwrap();
+    let res = auth.sign_in(email, PASSWORD).await;
+    assert_eq!(res.status(), 200);
+    let session: Value = res.json().await.unwrap();
+    session["access_token"].as_str().unwrap().to_owned()
+}
 
 /// SMTP at `port`, TLS off, a short deadline.
 fn smtp(port: u16) -> SmtpConfig {
@@ -668,4 +683,173 @@ async fn resend_voids_the_previous_link(db: TestDb) {
         "validation_failed",
     )
     .await;
+}
+
+async fn email_change_is_confirmed_from_both_addresses(db: TestDb) {
+    let (auth, sink) = start_mail(db, |c| c).await;
+    let token = confirmed_session(&auth, "ann@example.com").await;
+    confirmed_session(&auth, "taken@example.com").await;
+    assert_error(
+        auth.put_user(&token, json!({"email": "taken@example.com"}))
+            .await,
+        422,
+        "email_exists",
+    )
+    .await;
+    let res = auth
+        .put_user(&token, json!({"email": "Ann.New@example.com"}))
+        .await;
+    assert_eq!(res.status(), 200);
+    let user: Value = res.json().await.unwrap();
+    assert_eq!(
+        user["email"], "ann@example.com",
+        "unchanged until confirmed"
+    );
+    assert_eq!(user["new_email"], "ann.new@example.com");
+    let to_new = sink
+        .last_to("ann.new@example.com")
+        .expect("mailed to the new address");
+    let to_current = sink
+        .last_to("ann@example.com")
+        .expect("and to the current one");
+    assert_eq!(to_new.subject(), "Confirm Email Change");
+    assert!(to_new.text().contains("ann.new@example.com"));
+    assert_eq!(query(&to_new.link().unwrap())["type"], "email_change");
+
+    // One address alone changes nothing.
+    let res = auth
+        .post(
+            "/verify",
+            json!({"type": "email_change", "token_hash": token_of(&to_current.link().unwrap())}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(
+        body["msg"],
+        "Confirmation link accepted. Please proceed to confirm link sent to the other email"
+    );
+    assert_eq!(
+        auth.sign_in("ann@example.com", PASSWORD).await.status(),
+        200
+    );
+    // The other one, followed as a link, completes it.
+    let location = follow(&auth, &local(&auth, &to_new.link().unwrap())).await;
+    let session = fragment(&location);
+    assert_eq!(session["type"], "email_change");
+    let me: Value = auth
+        .get_user(&session["access_token"])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["email"], "ann.new@example.com");
+    assert!(me.get("new_email").is_none());
+    assert_eq!(
+        auth.sign_in("ann.new@example.com", PASSWORD).await.status(),
+        200
+    );
+    assert_error(
+        auth.sign_in("ann@example.com", PASSWORD).await,
+        400,
+        "invalid_credentials",
+    )
+    .await;
+}
+
+async fn email_change_to_the_new_address_only_when_not_secure(db: TestDb) {
+    let (auth, sink) = start_mail(db, |c| c.with_secure_email_change(false)).await;
+    let token = confirmed_session(&auth, "ann@example.com").await;
+    assert_eq!(
+        auth.put_user(&token, json!({"email": "ann2@example.com"}))
+            .await
+            .status(),
+        200
+    );
+    assert!(sink.mails_to("ann@example.com").is_empty());
+    let code = sink.last_to("ann2@example.com").unwrap().code().unwrap();
+    let res = auth
+        .post(
+            "/verify",
+            json!({"type": "email_change", "email": "ann2@example.com", "token": code}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let session: Value = res.json().await.unwrap();
+    assert_eq!(session["user"]["email"], "ann2@example.com");
+    // Resending a change that is no longer pending mails nobody.
+    let before = sink.mails().len();
+    let res = auth
+        .post(
+            "/resend",
+            json!({"type": "email_change", "email": "ann2@example.com"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(sink.mails().len(), before);
+}
+
+async fn reauthentication_guards_new_passwords(db: TestDb) {
+    let (auth, sink) =
+        start_mail(db, |c| c.with_secure_password_change(Some(Duration::ZERO))).await;
+    let token = confirmed_session(&auth, "ann@example.com").await;
+    let new_password = json!({"password": "a brand new passphrase"});
+    assert_error(
+        auth.put_user(&token, new_password.clone()).await,
+        400,
+        "reauthentication_needed",
+    )
+    .await;
+    let res = auth
+        .as_user(reqwest::Method::GET, "/reauthenticate", &token, None)
+        .await;
+    assert_eq!(res.status(), 200);
+    let mail = sink.last_to("ann@example.com").unwrap();
+    assert_eq!(mail.subject(), "Confirm Reauthentication");
+    let nonce = mail.code().unwrap();
+    let wrong = if nonce == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let with_nonce = |nonce: &str| json!({"password": "a brand new passphrase", "nonce": nonce});
+    assert_error(
+        auth.put_user(&token, with_nonce(wrong)).await,
+        422,
+        "reauthentication_not_valid",
+    )
+    .await;
+    assert_eq!(
+        auth.put_user(&token, with_nonce(&nonce)).await.status(),
+        200
+    );
+    assert_error(
+        auth.put_user(
+            &token,
+            json!({"password": "yet another passphrase", "nonce": nonce}),
+        )
+        .await,
+        422,
+        "reauthentication_not_valid",
+    )
+    .await;
+    assert_eq!(
+        auth.sign_in("ann@example.com", "a brand new passphrase")
+            .await
+            .status(),
+        200
+    );
+    // Metadata needs no nonce, and nobody can reauthenticate without a session.
+    assert_eq!(
+        auth.put_user(&token, json!({"data": {"name": "Ann"}}))
+            .await
+            .status(),
+        200
+    );
+    let res = auth
+        .request(reqwest::Method::GET, "/reauthenticate")
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, 401, "no_authorization").await;
 }
