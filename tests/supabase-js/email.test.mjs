@@ -43,6 +43,7 @@ before(async () => {
       ROUTEKIT_AUTH_SMTP_TLS: 'none',
       ROUTEKIT_AUTH_SMTP_ADMIN_EMAIL: 'no-reply@example.com',
       ROUTEKIT_AUTH_SMTP_MAX_FREQUENCY: '0',
+      ROUTEKIT_AUTH_SECURITY_UPDATE_PASSWORD_REQUIRE_REAUTHENTICATION: 'true',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -208,4 +209,65 @@ test('resetPasswordForEmail in the PKCE flow, and resend of a confirmation', asy
   assert.equal(exchanged.error, null);
   assert.equal(exchanged.data.user.email, email);
   assert.equal((await supabase.auth.updateUser({ password: 'reset through pkce too' })).error, null);
+});
+
+/// A user who followed their confirmation link, signed in on a fresh client.
+async function confirmedClient(email, flowType = 'implicit') {
+  await client().auth.signUp({ email, password });
+  await follow(sink.last(email).link);
+  const supabase = client(flowType);
+  assert.equal((await supabase.auth.signInWithPassword({ email, password })).error, null);
+  return supabase;
+}
+
+test('reauthenticate mails a nonce that updateUser({ password, nonce }) needs to be right', async () => {
+  const email = unique('reauth');
+  const supabase = await confirmedClient(email);
+  assert.equal((await supabase.auth.reauthenticate()).error, null);
+  const nonce = sink.last(email).code;
+  assert.ok(nonce);
+  const wrong = nonce === '000000' ? '111111' : '000000';
+  const refused = await supabase.auth.updateUser({ password: 'a brand new passphrase', nonce: wrong });
+  assert.equal(refused.error.code, 'reauthentication_not_valid');
+  const updated = await supabase.auth.updateUser({ password: 'a brand new passphrase', nonce });
+  assert.equal(updated.error, null);
+  const reused = await supabase.auth.updateUser({ password: 'another new passphrase', nonce });
+  assert.equal(reused.error.code, 'reauthentication_not_valid');
+  assert.equal((await client().auth.signInWithPassword({ email, password: 'a brand new passphrase' })).error, null);
+});
+
+test('updateUser({ email }) changes the address once both addresses confirm (implicit and PKCE)', async () => {
+  for (const flowType of ['implicit', 'pkce']) {
+    const email = unique(`change-${flowType}`);
+    const next = unique(`changed-${flowType}`);
+    const supabase = await confirmedClient(email, flowType);
+    const { data, error } = await supabase.auth.updateUser({ email: next }, { emailRedirectTo: `${site}/settings` });
+    assert.equal(error, null);
+    assert.equal(data.user.email, email);
+    assert.equal(data.user.new_email, next);
+    // The current address confirms first: nothing changes yet.
+    const half = await follow(sink.last(email).link);
+    assert.match(decodeURIComponent(half.replaceAll('+', ' ')), /Please proceed to confirm link sent to the other email/);
+    assert.equal((await client().auth.signInWithPassword({ email, password })).error, null);
+    // The new address completes it.
+    const location = await follow(sink.last(next).link);
+    assert.ok(location.startsWith(`${site}/settings`), location);
+    if (flowType === 'pkce') {
+      const code = new URL(location).searchParams.get('code');
+      const exchanged = await supabase.auth.exchangeCodeForSession(code);
+      assert.equal(exchanged.error, null);
+      assert.equal(exchanged.data.user.email, next);
+    } else {
+      const params = fragment(location);
+      assert.equal(params.get('type'), 'email_change');
+      const set = await supabase.auth.setSession({
+        access_token: params.get('access_token'),
+        refresh_token: params.get('refresh_token'),
+      });
+      assert.equal(set.error, null);
+      assert.equal(set.data.user.email, next);
+    }
+    assert.equal((await client().auth.signInWithPassword({ email: next, password })).error, null);
+    assert.equal((await client().auth.signInWithPassword({ email, password })).error.code, 'invalid_credentials');
+  }
 });

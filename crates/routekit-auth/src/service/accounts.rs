@@ -219,18 +219,20 @@ impl AuthService {
         }
         let now = crate::now();
         let config = &self.inner.config;
+        // A session older than the window needs the mailed nonce; a nonce that is sent is
+        // checked whatever the session's age, so a wrong one never passes unnoticed.
+        let nonce = update.nonce.as_deref().filter(|n| !n.is_empty());
         if let (Some(_), Some(fresh)) = (&update.password, config.secure_password_change) {
             let signed_in = store
                 .session_created_at(&claims.session_id)
                 .await?
                 .unwrap_or(0);
-            if signed_in + fresh.as_secs() as i64 <= now {
-                let nonce = update
-                    .nonce
-                    .as_deref()
-                    .filter(|n| !n.is_empty())
-                    .ok_or(ErrorCode::ReauthenticationNeeded)?;
-                self.use_nonce(&user, nonce).await?;
+            match nonce {
+                Some(nonce) => self.use_nonce(&user, nonce).await?,
+                None if signed_in + fresh.as_secs() as i64 <= now => {
+                    return Err(ErrorCode::ReauthenticationNeeded.into());
+                }
+                None => {}
             }
         }
         // With confirmation on, a new address is only asked for here, and mailed: it becomes
