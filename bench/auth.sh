@@ -42,7 +42,7 @@ for round in $(seq 1 "$ROUNDS"); do
             url="${pg_url%/*}/$db"
         fi
         start env DATABASE_URL="$url" ROUTEKIT_AUTH_RATE_LIMIT_TOKEN=0 ROUTEKIT_AUTH_RATE_LIMIT_SIGNUP=0 \
-            ROUTEKIT_AUTH_ENCRYPTION_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA "$target/saas"
+            ROUTEKIT_AUTH_AUTOCONFIRM=true ROUTEKIT_AUTH_ENCRYPTION_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA "$target/saas"
         read -r rps p50 p99 < <(pin 1 "$target/refresh-load" "$URL" "$SESSIONS" "$SECONDS_PER_RUN")
         RPS[$backend]+="$rps "; P50[$backend]+="$p50 "; P99[$backend]+="$p99 "
         kill "$PID"; wait "$PID" 2>/dev/null || true

@@ -26,7 +26,7 @@ declare -A RPS P50 P99 RSS
 record() { RPS[$1]+="$2 "; P50[$1]+="$3 "; P99[$1]+="$4 "; }
 for round in $(seq 1 "$ROUNDS"); do
     start env DATABASE_URL="sqlite://$work/round$round.db" ROUTEKIT_AUTH_RATE_LIMIT_SIGNUP=0 \
-        ROUTEKIT_AUTH_ENCRYPTION_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA "$target/saas"
+        ROUTEKIT_AUTH_AUTOCONFIRM=true ROUTEKIT_AUTH_ENCRYPTION_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA "$target/saas"
     RSS[routekit]+="$(rss_kib "$PID") "
     signup=$(curl -s -X POST "$URL/auth/v1/signup" -H 'content-type: application/json' \
         -d "{\"email\":\"bench$round@example.com\",\"password\":\"correct horse battery staple\"}")

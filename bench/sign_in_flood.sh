@@ -24,7 +24,7 @@ trap 'rm -rf "$work"' EXIT
 run() { # NAME CONNECTIONS MODE
     start env DATABASE_URL="sqlite://$work/$1.db" ROUTEKIT_AUTH_HASH_CONCURRENCY="$slots" \
         ROUTEKIT_AUTH_RATE_LIMIT_HEADER=x-forwarded-for \
-        ROUTEKIT_AUTH_ENCRYPTION_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA "$target/saas"
+        ROUTEKIT_AUTH_AUTOCONFIRM=true ROUTEKIT_AUTH_ENCRYPTION_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA "$target/saas"
     local counts="0 0 0 0 0"
     if [ "$2" = 0 ]; then
         curl -s -o /dev/null "$URL/hello" || true

@@ -27,6 +27,8 @@ export async function startServer(env = {}) {
       RUST_LOG: 'info',
       NO_COLOR: '1',
       DATABASE_URL: `sqlite://${join(dataDir, 'auth.db')}`,
+      // The example confirms sign-ups by mail by default; these tests sign up and go on.
+      ROUTEKIT_AUTH_AUTOCONFIRM: 'true',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],

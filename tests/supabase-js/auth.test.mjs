@@ -32,6 +32,8 @@ async function startServer(env) {
       RUST_LOG: 'info',
       NO_COLOR: '1',
       DATABASE_URL: `sqlite://${join(dataDir, `auth-${Date.now()}-${Math.random()}.db`)}`,
+      // The example confirms sign-ups by mail by default; these tests sign up and go on.
+      ROUTEKIT_AUTH_AUTOCONFIRM: 'true',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],

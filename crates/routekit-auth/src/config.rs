@@ -243,7 +243,28 @@ impl AuthConfig {
         Self::from_vars(|name| std::env::var(name).ok())
     }
 
+    /// As [`AuthConfig::from_env`], over defaults of the app's own: `defaults` changes the
+    /// built-in ones, and the file and the environment still override the result.
+    ///
+    /// ```
+    /// // Confirmation on unless ROUTEKIT_AUTH_AUTOCONFIRM (or the file) says otherwise.
+    /// let config = routekit_auth::AuthConfig::from_env_with(|c| c.with_autoconfirm(false))?;
+    /// # Ok::<(), routekit_auth::AuthConfigError>(())
+    /// ```
+    pub fn from_env_with(
+        defaults: impl FnOnce(AuthConfig) -> AuthConfig,
+    ) -> Result<Self, AuthConfigError> {
+        Self::from_vars_with(|name| std::env::var(name).ok(), defaults)
+    }
+
     pub(crate) fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, AuthConfigError> {
+        Self::from_vars_with(var, |c| c)
+    }
+
+    fn from_vars_with(
+        var: impl Fn(&str) -> Option<String>,
+        defaults: impl FnOnce(AuthConfig) -> AuthConfig,
+    ) -> Result<Self, AuthConfigError> {
         let file = match var("ROUTEKIT_AUTH_CONFIG") {
             Some(path) => {
                 let text = std::fs::read_to_string(&path).map_err(|e| AuthConfigError::File {
@@ -257,11 +278,11 @@ impl AuthConfig {
             }
             None => FileConfig::default(),
         };
-        let mut config = AuthConfig::new(
+        let mut config = defaults(AuthConfig::new(
             var("DATABASE_URL")
                 .or(file.database_url)
                 .unwrap_or_else(|| "sqlite://data/auth.db".to_owned()),
-        );
+        ));
         if let Some(url) = var("ROUTEKIT_AUTH_SITE_URL").or(file.site_url) {
             config.site_url = url.trim_end_matches('/').to_owned();
         }

@@ -30,7 +30,8 @@ pub struct Config {
     /// `SAAS_WEBHOOK_SECRET`: the key payment webhooks are signed with. Without it the
     /// webhook answers 503.
     pub webhook_secret: Option<String>,
-    /// The embedded auth server's settings (`DATABASE_URL`, `ROUTEKIT_AUTH_*`). The example's
+    /// The embedded auth server's settings (`DATABASE_URL`, `ROUTEKIT_AUTH_*`), with e-mail
+    /// confirmation on unless `ROUTEKIT_AUTH_AUTOCONFIRM=true`. The example's
     /// routes need sessions, so with neither this nor `supabase` the app does not start (it
     /// names the route files that need them).
     pub auth: Option<AuthConfig>,
@@ -57,10 +58,12 @@ impl Config {
         let app = routekit::AppConfig::from_env()?;
         // Supabase mode replaces the embedded server.
         let supabase = SupabaseConfig::from_env()?;
+        // Sign-ups confirm their address by mail unless ROUTEKIT_AUTH_AUTOCONFIRM=true: without
+        // SMTP settings the mail waits at /_routekit/mailbox.
         let auth = if supabase.is_some() {
             None
         } else {
-            Some(AuthConfig::from_env()?)
+            Some(AuthConfig::from_env_with(|c| c.with_autoconfirm(false))?)
         };
         Ok(Config {
             app,

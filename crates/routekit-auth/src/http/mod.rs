@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 mod email;
+mod mailbox;
 
 use crate::API_VERSION;
 use crate::client::Client;
@@ -29,7 +30,8 @@ static API_VERSION_HEADER: http::HeaderName =
     http::HeaderName::from_static("x-supabase-api-version");
 static ERROR_CODE_HEADER: http::HeaderName = http::HeaderName::from_static("x-sb-error-code");
 
-/// The auth API as an axum router, every route under `/auth/v1`.
+/// The auth API as an axum router, every route under `/auth/v1`, and the development
+/// mailbox at `/_routekit/mailbox` (shown only without SMTP, only to this machine).
 ///
 /// It reads no cookies (only `Authorization: Bearer`), so it needs no CSRF protection: merge
 /// it with `App::merge_csrf_exempt` in a routekit app.
@@ -53,6 +55,7 @@ pub fn router(auth: AuthService) -> Router {
             get(email::verify_get).post(email::verify_post),
         )
         .route("/auth/v1/reauthenticate", get(email::reauthenticate))
+        .route("/_routekit/mailbox", get(mailbox::page))
         .route("/auth/v1/user", get(get_user).put(put_user))
         .route("/auth/v1/factors", post(enroll))
         .route("/auth/v1/factors/{id}", axum::routing::delete(unenroll))

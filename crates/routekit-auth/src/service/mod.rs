@@ -125,8 +125,9 @@ impl AuthService {
         if mailer.is_mailbox() && !config.autoconfirm {
             tracing::warn!(
                 target: "routekit::auth",
+                mailbox = %format!("{}/_routekit/mailbox", config.site_url),
                 "no SMTP server configured (ROUTEKIT_AUTH_SMTP_HOST): mail is kept in the \
-                 development mailbox, not sent"
+                 development mailbox, shown on this machine only, and not sent"
             );
         }
         Ok(AuthService {
@@ -161,6 +162,12 @@ impl AuthService {
     /// The signing keys (for rotation and the JWKS).
     pub fn keys(&self) -> &Keys {
         &self.inner.keys
+    }
+
+    /// Whether mail goes to the development mailbox ([`Store::mailbox`]) because no SMTP
+    /// server is configured.
+    pub fn mails_to_mailbox(&self) -> bool {
+        self.inner.mailer.is_mailbox()
     }
 
     /// The store.

@@ -26,6 +26,7 @@ on_both_databases!(
     email_change_is_confirmed_from_both_addresses,
     email_change_to_the_new_address_only_when_not_secure,
     reauthentication_guards_new_passwords,
+    without_smtp_mail_waits_in_the_local_mailbox,
 );
 
 /// A confirmed user with [`PASSWORD`], signed in: the access token.
@@ -852,4 +853,57 @@ async fn reauthentication_guards_new_passwords(db: TestDb) {
         .await
         .unwrap();
     assert_error(res, 401, "no_authorization").await;
+}
+
+async fn without_smtp_mail_waits_in_the_local_mailbox(db: TestDb) {
+    let auth = start_with(db, |c| c.with_autoconfirm(false)).await;
+    assert!(auth.service.mails_to_mailbox());
+    let mailbox = || {
+        auth.server
+            .client()
+            .get(auth.server.url("/_routekit/mailbox"))
+    };
+    let empty = mailbox().send().await.unwrap();
+    assert_eq!(empty.status(), 200);
+    assert!(empty.text().await.unwrap().contains("No mail yet"));
+    assert_eq!(sign_up(&auth, "ann@example.com").await.status(), 200);
+
+    let res = mailbox().send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    assert!(
+        res.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .starts_with("default-src 'none'")
+    );
+    let page = res.text().await.unwrap();
+    assert!(page.contains("Confirm Your Signup"), "{page}");
+    assert!(page.contains("ann@example.com"));
+    let start = page.find("href=\"").unwrap() + 6;
+    let link = page[start..start + page[start..].find('"').unwrap()].replace("&amp;", "&");
+    let location = follow(&auth, &local(&auth, &link)).await;
+    assert!(
+        fragment(&location).contains_key("access_token"),
+        "{location}"
+    );
+
+    // Through a proxy, the page does not exist.
+    for (name, value) in [
+        ("x-forwarded-for", "203.0.113.9"),
+        ("forwarded", "for=203.0.113.9"),
+    ] {
+        let res = mailbox().header(name, value).send().await.unwrap();
+        assert_eq!(res.status(), 404, "{name}");
+    }
+    // Nor does it with a real mail server.
+    let (auth, _sink) = start_mail(TestDb::sqlite(), |c| c).await;
+    let res = auth
+        .server
+        .client()
+        .get(auth.server.url("/_routekit/mailbox"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
 }

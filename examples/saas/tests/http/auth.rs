@@ -196,3 +196,59 @@ async fn the_auth_api_is_mounted_only_by_auth_api_and_never_beside_supabase_sess
         "{mixed}"
     );
 }
+
+#[tokio::test]
+async fn the_binary_confirms_sign_ups_by_mail_and_keeps_the_mail_locally_without_smtp() {
+    let db = routekit_test::TestDb::sqlite();
+    let mut server = routekit_test::ServerProcess::start(
+        env!("CARGO_BIN_EXE_saas"),
+        &[("DATABASE_URL", db.url())],
+    )
+    .await;
+    let client = routekit_test::client();
+    let settings: Value = client
+        .get(format!("{}/auth/v1/settings", server.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(settings["mailer_autoconfirm"], false);
+    let res = client
+        .post(format!("{}/auth/v1/signup", server.url()))
+        .json(&json!({"email": "ann@example.com", "password": "correct horse battery staple"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let user: Value = res.json().await.unwrap();
+    assert!(
+        user.get("access_token").is_none(),
+        "no session before confirmation"
+    );
+    let page = client
+        .get(format!("{}/_routekit/mailbox", server.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("Confirm Your Signup") && page.contains("ann@example.com"));
+    assert!(page.contains("/auth/v1/verify?token="));
+    // Nothing of the mail reaches the log.
+    let token_at = page.find("verify?token=").unwrap() + "verify?token=".len();
+    let token = &page[token_at..token_at + 43];
+    // The log, up to the line of the mailbox request, never carries it.
+    loop {
+        let line = server.next_line().await.expect("server log");
+        assert!(
+            !line.contains(token),
+            "the mailed token is in the log: {line}"
+        );
+        if line.contains("/_routekit/mailbox") {
+            break;
+        }
+    }
+    assert!(server.terminate().await.success());
+}
