@@ -3,12 +3,12 @@
 // implicit flow and in the PKCE flow (@supabase/ssr's default).
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { createClient } from '@supabase/supabase-js';
@@ -25,9 +25,31 @@ let url;
 let dataDir;
 let sink;
 
-before(async () => {
+// Every flow runs on SQLite and, when ROUTEKIT_TEST_PG_URL names a server (scripts/test sets
+// it, and fails under CI=true without one), on a fresh PostgreSQL database.
+const pgUrl = process.env.ROUTEKIT_TEST_PG_URL;
+const backends = ['sqlite', ...(pgUrl ? ['postgres'] : [])];
+if (!pgUrl) console.log('# ROUTEKIT_TEST_PG_URL is not set: the PostgreSQL run is skipped');
+
+/// A fresh database for `backend`, and how to drop it.
+function database(backend) {
+  if (backend === 'sqlite') return { url: `sqlite://${join(dataDir, `auth-${Date.now()}.db`)}`, drop() {} };
+  const name = `routekit_js_${Date.now()}_${Math.random().toString(36).slice(2, 8)}`;
+  execFileSync('psql', [pgUrl, '-q', '-c', `CREATE DATABASE ${name}`]);
+  const at = new URL(pgUrl);
+  at.pathname = `/${name}`;
+  return {
+    url: at.toString(),
+    drop: () => execFileSync('psql', [pgUrl, '-q', '-c', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]),
+  };
+}
+
+let db;
+
+async function start(backend) {
   if (!existsSync(bin)) throw new Error(`missing ${bin}: run cargo build -p saas`);
   dataDir = mkdtempSync(join(tmpdir(), 'routekit-supabase-mail-'));
+  db = database(backend);
   sink = await startSmtpSink();
   server = spawn(bin, [], {
     env: {
@@ -35,7 +57,7 @@ before(async () => {
       PORT: '0',
       RUST_LOG: 'info',
       NO_COLOR: '1',
-      DATABASE_URL: `sqlite://${join(dataDir, 'auth.db')}`,
+      DATABASE_URL: db.url,
       ROUTEKIT_AUTH_AUTOCONFIRM: 'false',
       ROUTEKIT_AUTH_SITE_URL: site,
       ROUTEKIT_AUTH_SMTP_HOST: '127.0.0.1',
@@ -55,13 +77,18 @@ before(async () => {
       if (i >= 0) ok(line.slice(i + 'listening on '.length).trim());
     });
   });
-});
+}
 
-after(async () => {
-  server?.kill('SIGTERM');
+async function stop() {
+  if (server) {
+    const exited = new Promise((ok) => server.once('exit', ok));
+    server.kill('SIGTERM');
+    await exited;
+  }
   await sink?.close();
+  db?.drop();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-});
+}
 
 function client(flowType = 'implicit') {
   return createClient(url, 'routekit-anon-key', {
@@ -80,137 +107,6 @@ async function follow(link) {
 const fragment = (location) => new URLSearchParams(location.split('#')[1] ?? '');
 const unique = (name) => `${name}-${Date.now()}-${Math.random().toString(36).slice(2)}@example.com`;
 
-test('signUp gets no session; the mailed link signs in (implicit flow)', async () => {
-  const email = unique('ann');
-  const supabase = client();
-  const { data, error } = await supabase.auth.signUp({
-    email,
-    password,
-    options: { emailRedirectTo: `${site}/welcome` },
-  });
-  assert.equal(error, null);
-  assert.equal(data.session, null);
-  assert.equal(data.user.email, email);
-  assert.equal(data.user.identities.length, 1);
-  const refused = await supabase.auth.signInWithPassword({ email, password });
-  assert.equal(refused.error.code, 'email_not_confirmed');
-
-  const location = await follow(sink.last(email).link);
-  assert.ok(location.startsWith(`${site}/welcome#`), location);
-  const params = fragment(location);
-  const set = await supabase.auth.setSession({
-    access_token: params.get('access_token'),
-    refresh_token: params.get('refresh_token'),
-  });
-  assert.equal(set.error, null);
-  const { data: me } = await supabase.auth.getUser();
-  assert.equal(me.user.email, email);
-  assert.ok(me.user.email_confirmed_at);
-  const signedIn = await client().auth.signInWithPassword({ email, password });
-  assert.equal(signedIn.error, null);
-
-  // Signing up again answers like a new sign-up: no session, no error, another id.
-  const again = await client().auth.signUp({ email, password });
-  assert.equal(again.error, null);
-  assert.equal(again.data.session, null);
-  assert.notEqual(again.data.user.id, data.user.id);
-  assert.equal(again.data.user.identities.length, 1);
-});
-
-test('signUp in the PKCE flow: the link yields a code, exchangeCodeForSession signs in', async () => {
-  const email = unique('pkce');
-  const supabase = client('pkce');
-  const { data, error } = await supabase.auth.signUp({ email, password });
-  assert.equal(error, null);
-  assert.equal(data.session, null);
-  const location = await follow(sink.last(email).link);
-  assert.ok(!location.includes('#'), location);
-  const code = new URL(location).searchParams.get('code');
-  assert.ok(code);
-  // Another client (another browser) has no verifier for the code.
-  const stolen = await client('pkce').auth.exchangeCodeForSession(code);
-  assert.ok(stolen.error);
-  const exchanged = await supabase.auth.exchangeCodeForSession(code);
-  assert.equal(exchanged.error, null);
-  assert.equal(exchanged.data.user.email, email);
-  assert.ok(exchanged.data.session.access_token);
-});
-
-test('signInWithOtp by link and by code; shouldCreateUser: false creates nobody', async () => {
-  const email = unique('otp');
-  const supabase = client();
-  // A new address: created, and mailed a confirmation whose code signs in.
-  assert.equal((await supabase.auth.signInWithOtp({ email })).error, null);
-  const first = sink.last(email);
-  const byCode = await supabase.auth.verifyOtp({ email, token: first.code, type: 'email' });
-  assert.equal(byCode.error, null);
-  assert.equal(byCode.data.user.email, email);
-  assert.ok(byCode.data.session.access_token);
-  // Now confirmed: a magic link, followed.
-  assert.equal((await client().auth.signInWithOtp({ email })).error, null);
-  const location = await follow(sink.last(email).link);
-  assert.equal(fragment(location).get('type'), 'magiclink');
-  assert.ok(fragment(location).get('access_token'));
-  // A used code is refused.
-  const reused = await client().auth.verifyOtp({ email, token: first.code, type: 'email' });
-  assert.equal(reused.error.code, 'otp_expired');
-
-  const nobody = unique('nobody');
-  const before = sink.mails.length;
-  const quiet = await client().auth.signInWithOtp({ email: nobody, options: { shouldCreateUser: false } });
-  assert.equal(quiet.error, null);
-  assert.equal(sink.mails.length, before);
-  const cannot = await client().auth.verifyOtp({ email: nobody, token: '123456', type: 'email' });
-  assert.equal(cannot.error.code, 'otp_expired');
-});
-
-test('resetPasswordForEmail, verifyOtp({ type: recovery }), updateUser({ password })', async () => {
-  const email = unique('reset');
-  await client().auth.signUp({ email, password });
-  await follow(sink.last(email).link);
-  const supabase = client();
-  assert.equal((await supabase.auth.resetPasswordForEmail(email, { redirectTo: `${site}/reset` })).error, null);
-  // An unknown address gets the same answer.
-  const unknown = await client().auth.resetPasswordForEmail(unique('ghost'));
-  assert.equal(unknown.error, null);
-  assert.deepEqual(unknown.data, {});
-
-  const link = sink.last(email).link;
-  assert.equal(new URL(link).searchParams.get('redirect_to'), `${site}/reset`);
-  const tokenHash = new URL(link).searchParams.get('token');
-  const verified = await supabase.auth.verifyOtp({ token_hash: tokenHash, type: 'recovery' });
-  assert.equal(verified.error, null);
-  const updated = await supabase.auth.updateUser({ password: 'a brand new passphrase' });
-  assert.equal(updated.error, null);
-  assert.equal((await client().auth.signInWithPassword({ email, password: 'a brand new passphrase' })).error, null);
-  assert.equal((await client().auth.signInWithPassword({ email, password })).error.code, 'invalid_credentials');
-  // The recovery link works once.
-  const again = await client().auth.verifyOtp({ token_hash: tokenHash, type: 'recovery' });
-  assert.equal(again.error.code, 'otp_expired');
-});
-
-test('resetPasswordForEmail in the PKCE flow, and resend of a confirmation', async () => {
-  const email = unique('resend');
-  await client().auth.signUp({ email, password });
-  const first = sink.last(email);
-  assert.equal((await client().auth.resend({ type: 'signup', email })).error, null);
-  const second = sink.last(email);
-  assert.notEqual(first.link, second.link);
-  // The first link was voided by the second.
-  const stale = await client().auth.verifyOtp({ token_hash: new URL(first.link).searchParams.get('token'), type: 'signup' });
-  assert.equal(stale.error.code, 'otp_expired');
-  await follow(second.link);
-
-  const supabase = client('pkce');
-  assert.equal((await supabase.auth.resetPasswordForEmail(email)).error, null);
-  const location = await follow(sink.last(email).link);
-  const code = new URL(location).searchParams.get('code');
-  const exchanged = await supabase.auth.exchangeCodeForSession(code);
-  assert.equal(exchanged.error, null);
-  assert.equal(exchanged.data.user.email, email);
-  assert.equal((await supabase.auth.updateUser({ password: 'reset through pkce too' })).error, null);
-});
-
 /// A user who followed their confirmation link, signed in on a fresh client.
 async function confirmedClient(email, flowType = 'implicit') {
   await client().auth.signUp({ email, password });
@@ -220,54 +116,192 @@ async function confirmedClient(email, flowType = 'implicit') {
   return supabase;
 }
 
-test('reauthenticate mails a nonce that updateUser({ password, nonce }) needs to be right', async () => {
-  const email = unique('reauth');
-  const supabase = await confirmedClient(email);
-  assert.equal((await supabase.auth.reauthenticate()).error, null);
-  const nonce = sink.last(email).code;
-  assert.ok(nonce);
-  const wrong = nonce === '000000' ? '111111' : '000000';
-  const refused = await supabase.auth.updateUser({ password: 'a brand new passphrase', nonce: wrong });
-  assert.equal(refused.error.code, 'reauthentication_not_valid');
-  const updated = await supabase.auth.updateUser({ password: 'a brand new passphrase', nonce });
-  assert.equal(updated.error, null);
-  const reused = await supabase.auth.updateUser({ password: 'another new passphrase', nonce });
-  assert.equal(reused.error.code, 'reauthentication_not_valid');
-  assert.equal((await client().auth.signInWithPassword({ email, password: 'a brand new passphrase' })).error, null);
-});
+for (const backend of backends) {
+  describe(backend, () => {
+    before(() => start(backend));
+    after(stop);
 
-test('updateUser({ email }) changes the address once both addresses confirm (implicit and PKCE)', async () => {
-  for (const flowType of ['implicit', 'pkce']) {
-    const email = unique(`change-${flowType}`);
-    const next = unique(`changed-${flowType}`);
-    const supabase = await confirmedClient(email, flowType);
-    const { data, error } = await supabase.auth.updateUser({ email: next }, { emailRedirectTo: `${site}/settings` });
-    assert.equal(error, null);
-    assert.equal(data.user.email, email);
-    assert.equal(data.user.new_email, next);
-    // The current address confirms first: nothing changes yet.
-    const half = await follow(sink.last(email).link);
-    assert.match(decodeURIComponent(half.replaceAll('+', ' ')), /Please proceed to confirm link sent to the other email/);
-    assert.equal((await client().auth.signInWithPassword({ email, password })).error, null);
-    // The new address completes it.
-    const location = await follow(sink.last(next).link);
-    assert.ok(location.startsWith(`${site}/settings`), location);
-    if (flowType === 'pkce') {
-      const code = new URL(location).searchParams.get('code');
-      const exchanged = await supabase.auth.exchangeCodeForSession(code);
-      assert.equal(exchanged.error, null);
-      assert.equal(exchanged.data.user.email, next);
-    } else {
+    test('signUp gets no session; the mailed link signs in (implicit flow)', async () => {
+      const email = unique('ann');
+      const supabase = client();
+      const { data, error } = await supabase.auth.signUp({
+        email,
+        password,
+        options: { emailRedirectTo: `${site}/welcome` },
+      });
+      assert.equal(error, null);
+      assert.equal(data.session, null);
+      assert.equal(data.user.email, email);
+      assert.equal(data.user.identities.length, 1);
+      const refused = await supabase.auth.signInWithPassword({ email, password });
+      assert.equal(refused.error.code, 'email_not_confirmed');
+
+      const location = await follow(sink.last(email).link);
+      assert.ok(location.startsWith(`${site}/welcome#`), location);
       const params = fragment(location);
-      assert.equal(params.get('type'), 'email_change');
       const set = await supabase.auth.setSession({
         access_token: params.get('access_token'),
         refresh_token: params.get('refresh_token'),
       });
       assert.equal(set.error, null);
-      assert.equal(set.data.user.email, next);
-    }
-    assert.equal((await client().auth.signInWithPassword({ email: next, password })).error, null);
-    assert.equal((await client().auth.signInWithPassword({ email, password })).error.code, 'invalid_credentials');
-  }
-});
+      const { data: me } = await supabase.auth.getUser();
+      assert.equal(me.user.email, email);
+      assert.ok(me.user.email_confirmed_at);
+      const signedIn = await client().auth.signInWithPassword({ email, password });
+      assert.equal(signedIn.error, null);
+
+      // Signing up again answers like a new sign-up: no session, no error, another id.
+      const again = await client().auth.signUp({ email, password });
+      assert.equal(again.error, null);
+      assert.equal(again.data.session, null);
+      assert.notEqual(again.data.user.id, data.user.id);
+      assert.equal(again.data.user.identities.length, 1);
+    });
+
+    test('signUp in the PKCE flow: the link yields a code, exchangeCodeForSession signs in', async () => {
+      const email = unique('pkce');
+      const supabase = client('pkce');
+      const { data, error } = await supabase.auth.signUp({ email, password });
+      assert.equal(error, null);
+      assert.equal(data.session, null);
+      const location = await follow(sink.last(email).link);
+      assert.ok(!location.includes('#'), location);
+      const code = new URL(location).searchParams.get('code');
+      assert.ok(code);
+      // Another client (another browser) has no verifier for the code.
+      const stolen = await client('pkce').auth.exchangeCodeForSession(code);
+      assert.ok(stolen.error);
+      const exchanged = await supabase.auth.exchangeCodeForSession(code);
+      assert.equal(exchanged.error, null);
+      assert.equal(exchanged.data.user.email, email);
+      assert.ok(exchanged.data.session.access_token);
+    });
+
+    test('signInWithOtp by link and by code; shouldCreateUser: false creates nobody', async () => {
+      const email = unique('otp');
+      const supabase = client();
+      // A new address: created, and mailed a confirmation whose code signs in.
+      assert.equal((await supabase.auth.signInWithOtp({ email })).error, null);
+      const first = sink.last(email);
+      const byCode = await supabase.auth.verifyOtp({ email, token: first.code, type: 'email' });
+      assert.equal(byCode.error, null);
+      assert.equal(byCode.data.user.email, email);
+      assert.ok(byCode.data.session.access_token);
+      // Now confirmed: a magic link, followed.
+      assert.equal((await client().auth.signInWithOtp({ email })).error, null);
+      const location = await follow(sink.last(email).link);
+      assert.equal(fragment(location).get('type'), 'magiclink');
+      assert.ok(fragment(location).get('access_token'));
+      // A used code is refused.
+      const reused = await client().auth.verifyOtp({ email, token: first.code, type: 'email' });
+      assert.equal(reused.error.code, 'otp_expired');
+
+      const nobody = unique('nobody');
+      const before = sink.mails.length;
+      const quiet = await client().auth.signInWithOtp({ email: nobody, options: { shouldCreateUser: false } });
+      assert.equal(quiet.error, null);
+      assert.equal(sink.mails.length, before);
+      const cannot = await client().auth.verifyOtp({ email: nobody, token: '123456', type: 'email' });
+      assert.equal(cannot.error.code, 'otp_expired');
+    });
+
+    test('resetPasswordForEmail, verifyOtp({ type: recovery }), updateUser({ password })', async () => {
+      const email = unique('reset');
+      await client().auth.signUp({ email, password });
+      await follow(sink.last(email).link);
+      const supabase = client();
+      assert.equal((await supabase.auth.resetPasswordForEmail(email, { redirectTo: `${site}/reset` })).error, null);
+      // An unknown address gets the same answer.
+      const unknown = await client().auth.resetPasswordForEmail(unique('ghost'));
+      assert.equal(unknown.error, null);
+      assert.deepEqual(unknown.data, {});
+
+      const link = sink.last(email).link;
+      assert.equal(new URL(link).searchParams.get('redirect_to'), `${site}/reset`);
+      const tokenHash = new URL(link).searchParams.get('token');
+      const verified = await supabase.auth.verifyOtp({ token_hash: tokenHash, type: 'recovery' });
+      assert.equal(verified.error, null);
+      const updated = await supabase.auth.updateUser({ password: 'a brand new passphrase' });
+      assert.equal(updated.error, null);
+      assert.equal((await client().auth.signInWithPassword({ email, password: 'a brand new passphrase' })).error, null);
+      assert.equal((await client().auth.signInWithPassword({ email, password })).error.code, 'invalid_credentials');
+      // The recovery link works once.
+      const again = await client().auth.verifyOtp({ token_hash: tokenHash, type: 'recovery' });
+      assert.equal(again.error.code, 'otp_expired');
+    });
+
+    test('resetPasswordForEmail in the PKCE flow, and resend of a confirmation', async () => {
+      const email = unique('resend');
+      await client().auth.signUp({ email, password });
+      const first = sink.last(email);
+      assert.equal((await client().auth.resend({ type: 'signup', email })).error, null);
+      const second = sink.last(email);
+      assert.notEqual(first.link, second.link);
+      // The first link was voided by the second.
+      const stale = await client().auth.verifyOtp({ token_hash: new URL(first.link).searchParams.get('token'), type: 'signup' });
+      assert.equal(stale.error.code, 'otp_expired');
+      await follow(second.link);
+
+      const supabase = client('pkce');
+      assert.equal((await supabase.auth.resetPasswordForEmail(email)).error, null);
+      const location = await follow(sink.last(email).link);
+      const code = new URL(location).searchParams.get('code');
+      const exchanged = await supabase.auth.exchangeCodeForSession(code);
+      assert.equal(exchanged.error, null);
+      assert.equal(exchanged.data.user.email, email);
+      assert.equal((await supabase.auth.updateUser({ password: 'reset through pkce too' })).error, null);
+    });
+
+    test('reauthenticate mails a nonce that updateUser({ password, nonce }) needs to be right', async () => {
+      const email = unique('reauth');
+      const supabase = await confirmedClient(email);
+      assert.equal((await supabase.auth.reauthenticate()).error, null);
+      const nonce = sink.last(email).code;
+      assert.ok(nonce);
+      const wrong = nonce === '000000' ? '111111' : '000000';
+      const refused = await supabase.auth.updateUser({ password: 'a brand new passphrase', nonce: wrong });
+      assert.equal(refused.error.code, 'reauthentication_not_valid');
+      const updated = await supabase.auth.updateUser({ password: 'a brand new passphrase', nonce });
+      assert.equal(updated.error, null);
+      const reused = await supabase.auth.updateUser({ password: 'another new passphrase', nonce });
+      assert.equal(reused.error.code, 'reauthentication_not_valid');
+      assert.equal((await client().auth.signInWithPassword({ email, password: 'a brand new passphrase' })).error, null);
+    });
+
+    test('updateUser({ email }) changes the address once both addresses confirm (implicit and PKCE)', async () => {
+      for (const flowType of ['implicit', 'pkce']) {
+        const email = unique(`change-${flowType}`);
+        const next = unique(`changed-${flowType}`);
+        const supabase = await confirmedClient(email, flowType);
+        const { data, error } = await supabase.auth.updateUser({ email: next }, { emailRedirectTo: `${site}/settings` });
+        assert.equal(error, null);
+        assert.equal(data.user.email, email);
+        assert.equal(data.user.new_email, next);
+        // The current address confirms first: nothing changes yet.
+        const half = await follow(sink.last(email).link);
+        assert.match(decodeURIComponent(half.replaceAll('+', ' ')), /Please proceed to confirm link sent to the other email/);
+        assert.equal((await client().auth.signInWithPassword({ email, password })).error, null);
+        // The new address completes it.
+        const location = await follow(sink.last(next).link);
+        assert.ok(location.startsWith(`${site}/settings`), location);
+        if (flowType === 'pkce') {
+          const code = new URL(location).searchParams.get('code');
+          const exchanged = await supabase.auth.exchangeCodeForSession(code);
+          assert.equal(exchanged.error, null);
+          assert.equal(exchanged.data.user.email, next);
+        } else {
+          const params = fragment(location);
+          assert.equal(params.get('type'), 'email_change');
+          const set = await supabase.auth.setSession({
+            access_token: params.get('access_token'),
+            refresh_token: params.get('refresh_token'),
+          });
+          assert.equal(set.error, null);
+          assert.equal(set.data.user.email, next);
+        }
+        assert.equal((await client().auth.signInWithPassword({ email: next, password })).error, null);
+        assert.equal((await client().auth.signInWithPassword({ email, password })).error.code, 'invalid_credentials');
+      }
+    });
+  });
+}
