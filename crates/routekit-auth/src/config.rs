@@ -720,6 +720,10 @@ mod tests {
         .with_jwt_secret("a legacy secret of at least 32 characters");
         config.encryption_key = Some("ENCRYPTIONKEYVALUE".into());
         config.signing_key = Some("SIGNINGKEYVALUE".into());
+        config.smtp = Some(
+            routekit_mail::SmtpConfig::new("smtp.example.com", 587, "no-reply@example.com")
+                .with_credentials("mailer", "SMTPPASSWORDVALUE"),
+        );
         let printed = format!("{config:?}");
         for secret in [
             "hunter2secret",
@@ -727,6 +731,7 @@ mod tests {
             "legacy secret",
             "ENCRYPTIONKEYVALUE",
             "SIGNINGKEYVALUE",
+            "SMTPPASSWORDVALUE",
         ] {
             assert!(!printed.contains(secret), "{secret} in {printed}");
         }

@@ -68,15 +68,23 @@ impl UserUpdate {
     }
 }
 
-/// An e-mail address, lowercased and trimmed, or 400 `email_address_invalid`.
+/// An e-mail address, lowercased and trimmed, or 400 `email_address_invalid`: a dot-atom
+/// local part (RFC 5322's characters, or any non-ASCII one) at a domain of labels, so that
+/// every address accepted can be mailed.
 pub(crate) fn normalise_email(email: &str) -> Result<String, AuthError> {
     let email = email.trim().to_lowercase();
+    let atom = |part: &str, extra: &str| {
+        !part.is_empty()
+            && !part.starts_with('.')
+            && !part.ends_with('.')
+            && !part.contains("..")
+            && part
+                .chars()
+                .all(|c| c.is_alphanumeric() || !c.is_ascii() || extra.contains(c) || c == '.')
+    };
     let valid = email.len() <= 255
         && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
+            atom(local, "!#$%&'*+/=?^_`{|}~-") && atom(domain, "-") && domain.contains('.')
         })
         && !email.chars().any(|c| c.is_whitespace() || c.is_control());
     if valid {
@@ -308,6 +316,13 @@ mod tests {
             normalise_email("  Ann@Example.COM ").unwrap(),
             "ann@example.com"
         );
+        for good in [
+            "o'neil&co+tag@example.com",
+            "jürgen@bücher.de",
+            "a.b-c@x-y.example",
+        ] {
+            assert_eq!(normalise_email(good).unwrap(), good);
+        }
         for bad in [
             "",
             "ann",
@@ -315,6 +330,11 @@ mod tests {
             "ann@example",
             "ann@.com",
             "an n@example.com",
+            "a<b>@example.com",
+            "\"quoted\"@example.com",
+            "ann@exa_mple.com",
+            "ann..b@example.com",
+            "ann@example..com",
         ] {
             assert!(normalise_email(bad).is_err(), "{bad}");
         }

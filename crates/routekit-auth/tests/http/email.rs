@@ -907,3 +907,66 @@ async fn without_smtp_mail_waits_in_the_local_mailbox(db: TestDb) {
         .unwrap();
     assert_eq!(res.status(), 404);
 }
+
+#[tokio::test]
+async fn templates_are_overridden_from_files_with_every_value_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("confirmation.subject"),
+        "Welcome to {{ .SiteURL }}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("confirmation.html"),
+        "<p>Hi <b>{{ .Email }}</b>, <a href=\"{{ .ConfirmationURL }}\">confirm</a></p>",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("confirmation.txt"),
+        "Code {{ .Token }} for {{ .Email }}: {{ .ConfirmationURL }}",
+    )
+    .unwrap();
+    let templates = dir.path().to_owned();
+    let (auth, sink) = start_mail(TestDb::sqlite(), move |mut c| {
+        c.mailer_templates_dir = Some(templates);
+        c
+    })
+    .await;
+    let email = "o'neil&co@example.com";
+    assert_eq!(sign_up(&auth, email).await.status(), 200);
+    let mail = sink.last_to(email).unwrap();
+    assert_eq!(mail.subject(), "Welcome to http://127.0.0.1:3000");
+    assert!(
+        mail.html()
+            .contains("Hi <b>o&#39;neil&amp;co@example.com</b>"),
+        "{}",
+        mail.html()
+    );
+    assert!(mail.html().contains("&amp;type=signup"), "{}", mail.html());
+    assert!(mail.text().starts_with(&format!(
+        "Code {} for {email}: http://",
+        mail.code().unwrap()
+    )));
+    // Templates that are not mails' (recovery here) keep GoTrue's defaults.
+    auth.post("/recover", json!({ "email": email })).await;
+    assert_eq!(
+        sink.last_to(email).unwrap().subject(),
+        "Reset Your Password"
+    );
+
+    // An override with a variable no mail has stops the server from starting, naming the file.
+    std::fs::write(dir.path().join("recovery.txt"), "{{ .Passwrod }}").unwrap();
+    let db = TestDb::sqlite();
+    let err = routekit_auth::AuthService::start({
+        let mut c = AuthConfig::new(db.url());
+        c.mailer_templates_dir = Some(dir.path().to_owned());
+        c
+    })
+    .await
+    .unwrap_err();
+    let message = format!("{err:?}");
+    assert!(
+        message.contains("recovery.txt") && message.contains("Passwrod"),
+        "{message}"
+    );
+}
