@@ -305,6 +305,9 @@ async fn session(
     mails: Arc<Mutex<Vec<ReceivedMail>>>,
     delay: Arc<Mutex<Duration>>,
 ) {
+    // Replies go out at once, as a real server's do (Nagle's algorithm and delayed ACKs
+    // would otherwise add 40 ms to a reply that follows another).
+    let _ = socket.set_nodelay(true);
     let (read, mut write) = socket.into_split();
     let mut lines = BufReader::new(read);
     if write
