@@ -7,7 +7,8 @@
 //! sign-up and mail rate limits off; the SMTP server is routekit-test's sink. Requests go
 //! over HTTP one at a time (each a new address). It never fails on a timing.
 //!
-//! `cargo bench -p routekit-bench --bench confirmation` (`REQUESTS` per scenario, default 8).
+//! `cargo bench -p routekit-bench --bench confirmation` (`REQUESTS` per scenario, default 8);
+//! the figures go to stderr, as the other benches'.
 
 use std::time::{Duration, Instant};
 
@@ -113,12 +114,12 @@ async fn main() {
             expect: 500,
         },
     ];
-    println!("POST /auth/v1/signup, {requests} requests per scenario (medians)");
+    eprintln!("POST /auth/v1/signup, {requests} requests per scenario (medians)");
     let mut baseline = None;
     for scenario in &scenarios {
         let took = median(run(scenario, &sink, requests).await);
         let base = *baseline.get_or_insert(took);
-        println!(
+        eprintln!(
             "  {:<46} {:>9.1} ms  {:>6.2}x auto-confirm  (answer {}, SMTP timeout {:?})",
             scenario.name,
             took.as_secs_f64() * 1e3,
@@ -128,7 +129,7 @@ async fn main() {
         );
         if scenario.expect == 500 {
             let over = took.saturating_sub(base);
-            println!(
+            eprintln!(
                 "  {:<46} {:>9.1} ms  spent on the mail past auto-confirm (timeout {} ms)",
                 "",
                 over.as_secs_f64() * 1e3,
