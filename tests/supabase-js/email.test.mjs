@@ -177,7 +177,7 @@ for (const backend of backends) {
       assert.ok(exchanged.data.session.access_token);
     });
 
-    test('signInWithOtp by link and by code; shouldCreateUser: false creates nobody', async () => {
+    test('signInWithOtp by link (implicit and PKCE) and by code; shouldCreateUser: false creates nobody', async () => {
       const email = unique('otp');
       const supabase = client();
       // A new address: created, and mailed a confirmation whose code signs in.
@@ -195,6 +195,13 @@ for (const backend of backends) {
       // A used code is refused.
       const reused = await client().auth.verifyOtp({ email, token: first.code, type: 'email' });
       assert.equal(reused.error.code, 'otp_expired');
+      // The PKCE flow: the magic link yields a code for this client's verifier.
+      const pkce = client('pkce');
+      assert.equal((await pkce.auth.signInWithOtp({ email })).error, null);
+      const code = new URL(await follow(sink.last(email).link)).searchParams.get('code');
+      const exchanged = await pkce.auth.exchangeCodeForSession(code);
+      assert.equal(exchanged.error, null);
+      assert.equal(exchanged.data.user.email, email);
 
       const nobody = unique('nobody');
       const before = sink.mails.length;

@@ -96,8 +96,8 @@ pub use routekit_mail;
 #[cfg(feature = "server")]
 pub use service::{
     AccountUpdate, Admin, AuthService, Ban, Challenge, DEFAULT_PER_PAGE, Enrollment, MAX_PER_PAGE,
-    MailOptions, NewAccount, Pkce, PkceMethod, SignOutScope, SignUp, TokenResponse, UserUpdate,
-    UsersPage, Verified, VerifyType,
+    MailOptions, NewAccount, Pkce, PkceMethod, Resend, SignOutScope, SignUp, TokenResponse,
+    UserUpdate, UsersPage, Verified, VerifyType,
 };
 #[cfg(feature = "server")]
 pub use store::{Backend, MailboxEntry, Store};

@@ -11,7 +11,9 @@ use serde_json::{Value, json};
 
 use super::{ClientOf, MetaSecurity, body, json_response, public_message};
 use crate::error::{AuthError, ErrorCode};
-use crate::service::{AuthService, MailOptions, Pkce, SINGLE_CONFIRMATION, Verified, VerifyType};
+use crate::service::{
+    AuthService, MailOptions, Pkce, Resend, SINGLE_CONFIRMATION, Verified, VerifyType,
+};
 
 /// `?redirect_to=`, where supabase-js puts `emailRedirectTo` and `redirectTo`.
 #[derive(Deserialize)]
@@ -48,6 +50,16 @@ pub(super) struct MailBody {
 }
 
 impl MailBody {
+    /// The body, and the client with the body's captcha token.
+    fn parse(
+        bytes: &Bytes,
+        client: crate::client::Client,
+    ) -> Result<(MailBody, crate::client::Client), AuthError> {
+        let body: MailBody = body(bytes)?;
+        let client = MetaSecurity::apply(body.gotrue_meta_security.as_ref(), client);
+        Ok((body, client))
+    }
+
     fn options(&self, query: RedirectQuery) -> Result<MailOptions, AuthError> {
         mail_options(
             query.redirect_to,
@@ -82,8 +94,7 @@ pub(super) async fn recover(
     Query(query): Query<RedirectQuery>,
     bytes: Bytes,
 ) -> Result<Response, AuthError> {
-    let body: MailBody = body(&bytes)?;
-    let client = MetaSecurity::apply(body.gotrue_meta_security.as_ref(), client);
+    let (body, client) = MailBody::parse(&bytes, client)?;
     let email = body.email("Password recovery requires an email")?;
     auth.recover(&client, email, &body.options(query)?).await?;
     Ok(empty())
@@ -95,9 +106,8 @@ pub(super) async fn otp(
     Query(query): Query<RedirectQuery>,
     bytes: Bytes,
 ) -> Result<Response, AuthError> {
-    let body: MailBody = body(&bytes)?;
+    let (body, client) = MailBody::parse(&bytes, client)?;
     body.refuse_phone()?;
-    let client = MetaSecurity::apply(body.gotrue_meta_security.as_ref(), client);
     let email = body.email("One of email or phone must be set")?;
     let options = body.options(query)?;
     auth.send_magic_link(
@@ -117,26 +127,21 @@ pub(super) async fn resend(
     Query(query): Query<RedirectQuery>,
     bytes: Bytes,
 ) -> Result<Response, AuthError> {
-    let body: MailBody = body(&bytes)?;
-    let client = MetaSecurity::apply(body.gotrue_meta_security.as_ref(), client);
-    match body.kind.as_deref().unwrap_or_default() {
-        "signup" => {
-            let email = body.email("Type provided requires an email address")?;
-            auth.resend_confirmation(&client, email, &body.options(query)?)
-                .await?;
-            Ok(empty())
+    let (body, client) = MailBody::parse(&bytes, client)?;
+    let kind = match body.kind.as_deref().unwrap_or_default() {
+        "signup" => Resend::Signup,
+        "email_change" => Resend::EmailChange,
+        "sms" | "phone_change" => return Err(ErrorCode::PhoneProviderDisabled.into()),
+        _ => {
+            return Err(AuthError::validation(
+                "Missing one of these types: signup, email_change, sms, phone_change",
+            ));
         }
-        "sms" | "phone_change" => Err(ErrorCode::PhoneProviderDisabled.into()),
-        "email_change" => {
-            let email = body.email("Type provided requires an email address")?;
-            auth.resend_email_change(&client, email, &body.options(query)?)
-                .await?;
-            Ok(empty())
-        }
-        _ => Err(AuthError::validation(
-            "Missing one of these types: signup, email_change, sms, phone_change",
-        )),
-    }
+    };
+    let email = body.email("Type provided requires an email address")?;
+    auth.resend(&client, kind, email, &body.options(query)?)
+        .await?;
+    Ok(empty())
 }
 
 /// The body of `POST /verify`.

@@ -166,6 +166,7 @@ impl AuthService {
         let user_metadata = Value::Object(metadata(data)?.unwrap_or_default()).to_string();
         let hash = self.inner.hasher.hash(password).await?;
         if !config.autoconfirm {
+            self.limit_mail(client)?;
             let user = self
                 .sign_up_unconfirmed(&email, Some(&hash), &user_metadata, options)
                 .await?;

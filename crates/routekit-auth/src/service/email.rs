@@ -199,6 +199,16 @@ impl Pkce {
     }
 }
 
+/// What `POST /resend` mails again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Resend {
+    /// The sign-up confirmation of an unconfirmed user (`type: signup`).
+    Signup,
+    /// The mails of a pending change of address (`type: email_change`).
+    EmailChange,
+}
+
 /// Where a mailed link sends the browser, and whether the client asked for PKCE.
 ///
 /// ```
@@ -345,7 +355,7 @@ impl AuthService {
     }
 
     /// Refuses a client over its mail allowance with GoTrue's 429.
-    fn limit_mail(&self, client: &Client) -> Result<(), AuthError> {
+    pub(crate) fn limit_mail(&self, client: &Client) -> Result<(), AuthError> {
         self.limit_ip(Bucket::EmailSent, client)
             .map_err(|e| match e {
                 AuthError::RateLimited { .. } => ErrorCode::OverEmailSendRateLimit.into(),
@@ -560,10 +570,8 @@ impl AuthService {
         email: &str,
         options: &MailOptions,
     ) -> Result<(), AuthError> {
-        self.limit_mail(client)?;
-        self.check_captcha(client).await?;
-        let email = normalise_email(email)?;
-        match self.store().user_by_email(&email).await? {
+        let (email, user) = self.mail_request(client, email).await?;
+        match user {
             Some(user) if !user.is_banned(crate::now()) => {
                 self.send_mail(&user, Mail::Recovery, options).await
             }
@@ -583,11 +591,9 @@ impl AuthService {
         data: Option<Value>,
         options: &MailOptions,
     ) -> Result<(), AuthError> {
-        self.limit_mail(client)?;
-        self.check_captcha(client).await?;
-        let email = normalise_email(email)?;
+        let (email, user) = self.mail_request(client, email).await?;
         let now = crate::now();
-        match self.store().user_by_email(&email).await? {
+        match user {
             Some(user) if user.is_banned(now) => self.decoy_send(&email, Mail::MagicLink).await,
             Some(user) if user.email_confirmed_at.is_none() => {
                 self.send_mail(&user, Mail::Confirmation, options).await
@@ -638,23 +644,50 @@ impl AuthService {
         }
     }
 
-    /// `POST /resend` with `type: signup`: mails an unconfirmed user their confirmation
-    /// again. Any other address is answered alike.
-    pub async fn resend_confirmation(
+    /// `POST /resend`: mails an unconfirmed user their confirmation again
+    /// ([`Resend::Signup`]), or the account at `email` its pending change of address
+    /// ([`Resend::EmailChange`]). Any other address is answered alike.
+    ///
+    /// ```no_run
+    /// # async fn f(auth: routekit_auth::AuthService) -> Result<(), routekit_auth::AuthError> {
+    /// use routekit_auth::{Client, MailOptions, Resend};
+    /// auth.resend(&Client::unknown(), Resend::Signup, "ann@example.com", &MailOptions::default())
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn resend(
         &self,
         client: &Client,
+        kind: Resend,
         email: &str,
         options: &MailOptions,
     ) -> Result<(), AuthError> {
+        let (email, user) = self.mail_request(client, email).await?;
+        let user = user.filter(|u| !u.is_banned(crate::now()));
+        match (kind, user) {
+            (Resend::Signup, Some(user)) if user.email_confirmed_at.is_none() => {
+                self.send_mail(&user, Mail::Confirmation, options).await
+            }
+            (Resend::EmailChange, Some(user)) if user.email_change.is_some() => {
+                self.mail_email_change(&user, options).await
+            }
+            (Resend::Signup, _) => self.decoy_send(&email, Mail::Confirmation).await,
+            (Resend::EmailChange, _) => self.decoy_send(&email, Mail::EmailChange).await,
+        }
+    }
+
+    /// What every request for a mail starts with: the client's allowance and captcha, then
+    /// the address, normalised, and its user if it has one.
+    async fn mail_request(
+        &self,
+        client: &Client,
+        email: &str,
+    ) -> Result<(String, Option<User>), AuthError> {
         self.limit_mail(client)?;
         self.check_captcha(client).await?;
         let email = normalise_email(email)?;
-        match self.store().user_by_email(&email).await? {
-            Some(user) if user.email_confirmed_at.is_none() && !user.is_banned(crate::now()) => {
-                self.send_mail(&user, Mail::Confirmation, options).await
-            }
-            _ => self.decoy_send(&email, Mail::Confirmation).await,
-        }
+        let user = self.store().user_by_email(&email).await?;
+        Ok((email, user))
     }
 
     /// Follows a mailed link (`token_hash`, the link's `token`): it works once, within
@@ -839,25 +872,6 @@ impl AuthService {
             .await?;
         }
         Ok(())
-    }
-
-    /// `POST /resend` with `type: email_change`: mails the pending change of the account
-    /// at `email` (its current address) again. Any other address is answered alike.
-    pub async fn resend_email_change(
-        &self,
-        client: &Client,
-        email: &str,
-        options: &MailOptions,
-    ) -> Result<(), AuthError> {
-        self.limit_mail(client)?;
-        self.check_captcha(client).await?;
-        let email = normalise_email(email)?;
-        match self.store().user_by_email(&email).await? {
-            Some(user) if user.email_change.is_some() && !user.is_banned(crate::now()) => {
-                self.mail_email_change(&user, options).await
-            }
-            _ => self.decoy_send(&email, Mail::EmailChange).await,
-        }
     }
 
     /// Starts a change of `user`'s address to `new_email` (already normalised): mails the

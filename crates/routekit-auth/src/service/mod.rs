@@ -29,7 +29,7 @@ use crate::user::User;
 
 pub use accounts::{SignUp, UserUpdate};
 pub use admin::{AccountUpdate, Admin, Ban, DEFAULT_PER_PAGE, MAX_PER_PAGE, NewAccount, UsersPage};
-pub use email::{MailOptions, Pkce, PkceMethod, Verified, VerifyType};
+pub use email::{MailOptions, Pkce, PkceMethod, Resend, Verified, VerifyType};
 pub(crate) use email::{SINGLE_CONFIRMATION, unconfirmed_json};
 pub use mfa::{Challenge, Enrollment};
 pub use tokens::{SignOutScope, TokenResponse};

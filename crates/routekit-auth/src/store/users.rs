@@ -266,8 +266,8 @@ impl Store {
         Ok((users, total))
     }
 
-    /// Deletes user `id` with their sessions and factors (the foreign keys cascade): whether
-    /// there was one.
+    /// Deletes user `id` with their sessions, factors and mailed tokens (the foreign keys
+    /// cascade): whether there was one.
     pub(crate) async fn delete_user(&self, id: &str) -> Result<bool, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         // Explicit as well as cascaded, so that a database without foreign keys enforced
@@ -284,6 +284,14 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         sqlx::query("DELETE FROM auth_sessions WHERE user_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM auth_one_time_tokens WHERE user_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM auth_flow_states WHERE user_id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;
