@@ -102,6 +102,15 @@ fn token_of(link: &str) -> String {
     query(link)["token"].clone()
 }
 
+/// `POST /verify` with the token of a mailed link.
+async fn verify_link(auth: &Auth, kind: &str, link: &str) -> reqwest::Response {
+    auth.post(
+        "/verify",
+        json!({"type": kind, "token_hash": token_of(link)}),
+    )
+    .await
+}
+
 async fn sign_up(auth: &Auth, email: &str) -> reqwest::Response {
     auth.post("/signup", json!({"email": email, "password": PASSWORD}))
         .await
@@ -239,12 +248,7 @@ async fn recovery_answers_alike_for_unknown_addresses_and_resets_the_password(db
 
     let mail = sink.last_to("ann@example.com").unwrap();
     assert_eq!(mail.subject(), "Reset Your Password");
-    let res = auth
-        .post(
-            "/verify",
-            json!({"type": "recovery", "token_hash": token_of(&mail.link().unwrap())}),
-        )
-        .await;
+    let res = verify_link(&auth, "recovery", &mail.link().unwrap()).await;
     assert_eq!(res.status(), 200);
     let session: Value = res.json().await.unwrap();
     let token = session["access_token"].as_str().unwrap();
@@ -322,12 +326,7 @@ async fn links_work_only_for_their_type_and_expire(db: TestDb) {
     .await;
     sign_up(&auth, "ann@example.com").await;
     let mail = sink.last_to("ann@example.com").unwrap();
-    let res = auth
-        .post(
-            "/verify",
-            json!({"type": "signup", "token_hash": token_of(&mail.link().unwrap())}),
-        )
-        .await;
+    let res = verify_link(&auth, "signup", &mail.link().unwrap()).await;
     assert_error(res, 403, "otp_expired").await;
     let res = auth
         .post(
@@ -718,12 +717,7 @@ async fn email_change_is_confirmed_from_both_addresses(db: TestDb) {
     assert_eq!(query(&to_new.link().unwrap())["type"], "email_change");
 
     // One address alone changes nothing.
-    let res = auth
-        .post(
-            "/verify",
-            json!({"type": "email_change", "token_hash": token_of(&to_current.link().unwrap())}),
-        )
-        .await;
+    let res = verify_link(&auth, "email_change", &to_current.link().unwrap()).await;
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
     assert_eq!(
