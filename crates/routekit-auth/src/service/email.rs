@@ -580,9 +580,9 @@ impl AuthService {
     }
 
     /// `POST /otp` (`signInWithOtp`): mails a magic link and code. An address without an
-    /// account gets one when `create_user` is set (and sign-ups are on), confirmed by the
-    /// mail; an unconfirmed one is sent its confirmation again. Without `create_user`, an
-    /// unknown address is answered as a known one is.
+    /// account gets one when `create_user` is set and sign-ups are on, confirmed by the mail;
+    /// an unconfirmed one is sent its confirmation again. Otherwise an unknown address is
+    /// answered as a known one is, and mailed nothing.
     pub async fn send_magic_link(
         &self,
         client: &Client,
@@ -599,11 +599,12 @@ impl AuthService {
                 self.send_mail(&user, Mail::Confirmation, options).await
             }
             Some(user) => self.send_mail(&user, Mail::MagicLink, options).await,
-            None if !create_user => self.decoy_send(&email, Mail::MagicLink).await,
+            // With sign-ups off, as without `create_user`: GoTrue's 422 here would tell which
+            // addresses have accounts.
+            None if !create_user || self.inner.config.disable_signup => {
+                self.decoy_send(&email, Mail::MagicLink).await
+            }
             None => {
-                if self.inner.config.disable_signup {
-                    return Err(ErrorCode::SignupDisabled.into());
-                }
                 self.limit_ip(Bucket::Signup, client)?;
                 let user_metadata = Value::Object(metadata(data)?.unwrap_or_default()).to_string();
                 if !self.inner.config.autoconfirm {

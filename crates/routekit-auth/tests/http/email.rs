@@ -642,6 +642,17 @@ async fn otp_creates_users_only_when_asked(db: TestDb) {
         "phone_provider_disabled",
     )
     .await;
+
+    // With sign-ups off, a new address is answered as a known one, and mailed nothing.
+    let (auth, sink) = start_mail(TestDb::sqlite(), |c| c.with_signup(false)).await;
+    let res = auth.post("/otp", json!({"email": "bob@example.com"})).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text().await.unwrap(), "{}");
+    assert!(sink.mails().is_empty());
+    assert_eq!(
+        auth.service.admin().list_users(1, 50).await.unwrap().total,
+        0
+    );
 }
 
 async fn resend_voids_the_previous_link(db: TestDb) {
