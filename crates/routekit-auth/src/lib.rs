@@ -96,7 +96,7 @@ pub use routekit_mail;
 #[cfg(feature = "server")]
 pub use service::{
     AccountUpdate, Admin, AuthService, Ban, Challenge, DEFAULT_PER_PAGE, Enrollment, MAX_PER_PAGE,
-    MailOptions, NewAccount, Pkce, PkceMethod, Resend, SignOutScope, SignUp, TokenResponse,
+    MailOptions, NewAccount, Pkce, PkceMethod, Purged, Resend, SignOutScope, SignUp, TokenResponse,
     UserUpdate, UsersPage, Verified, VerifyType,
 };
 #[cfg(feature = "server")]

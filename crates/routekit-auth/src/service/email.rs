@@ -37,6 +37,26 @@ pub(crate) const MAX_CODE_ATTEMPTS: i64 = 5;
 const EMAIL_CHANGE_CURRENT: &str = "email_change_current";
 const EMAIL_CHANGE_NEW: &str = "email_change_new";
 
+/// How long the development mailbox keeps a mail.
+pub(crate) const MAILBOX_KEEP: i64 = 7 * 24 * 3600;
+
+/// How often a running service deletes expired tokens, codes and send times.
+pub(crate) const PURGE_EVERY: Duration = Duration::from_secs(600);
+
+/// What [`AuthService::purge_expired`] deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Purged {
+    /// Mailed links and codes past their expiry.
+    pub tokens: u64,
+    /// PKCE auth codes older than five minutes.
+    pub auth_codes: u64,
+    /// Send times past the frequency limit (they no longer hold a mail back).
+    pub send_times: u64,
+    /// Development mailbox mail older than a week.
+    pub mailbox: u64,
+}
+
 /// GoTrue's answer when one of the two addresses of a secure e-mail change has confirmed.
 pub(crate) const SINGLE_CONFIRMATION: &str =
     "Confirmation link accepted. Please proceed to confirm link sent to the other email";
@@ -324,6 +344,36 @@ fn glob(pattern: &[u8], text: &[u8]) -> bool {
 }
 
 impl AuthService {
+    /// Deletes the e-mail flows' rows that can no longer be used: expired links and codes,
+    /// auth codes older than five minutes, send times past the frequency limit, and mailbox
+    /// mail older than a week. A running service does this every ten minutes by itself.
+    ///
+    /// ```no_run
+    /// # async fn f(auth: routekit_auth::AuthService) -> Result<(), routekit_auth::AuthError> {
+    /// let purged = auth.purge_expired().await?;
+    /// println!("{} expired tokens deleted", purged.tokens);
+    /// # Ok(()) }
+    /// ```
+    pub async fn purge_expired(&self) -> Result<Purged, AuthError> {
+        let now = crate::now();
+        let config = &self.inner.config;
+        let [tokens, auth_codes, send_times, mailbox] = self
+            .store()
+            .purge(
+                now - config.mailer_otp_exp.as_secs() as i64,
+                now - AUTH_CODE_TTL,
+                now - config.smtp_max_frequency.as_secs() as i64,
+                now - MAILBOX_KEEP,
+            )
+            .await?;
+        Ok(Purged {
+            tokens,
+            auth_codes,
+            send_times,
+            mailbox,
+        })
+    }
+
     /// `url` if mailed links may send the browser there: the site URL's origin, or a match
     /// of [`AuthConfig::uri_allow_list`](crate::AuthConfig::uri_allow_list); else the site
     /// URL. An open redirect is never made.

@@ -29,7 +29,7 @@ use crate::user::User;
 
 pub use accounts::{SignUp, UserUpdate};
 pub use admin::{AccountUpdate, Admin, Ban, DEFAULT_PER_PAGE, MAX_PER_PAGE, NewAccount, UsersPage};
-pub use email::{MailOptions, Pkce, PkceMethod, Resend, Verified, VerifyType};
+pub use email::{MailOptions, Pkce, PkceMethod, Purged, Resend, Verified, VerifyType};
 pub(crate) use email::{SINGLE_CONFIRMATION, unconfirmed_json};
 pub use mfa::{Challenge, Enrollment};
 pub use tokens::{SignOutScope, TokenResponse};
@@ -130,7 +130,7 @@ impl AuthService {
                  development mailbox, shown on this machine only, and not sent"
             );
         }
-        Ok(AuthService {
+        let service = AuthService {
             inner: Arc::new(Inner {
                 mailer,
                 send_timing: email::SendTiming::new(),
@@ -151,7 +151,28 @@ impl AuthService {
                 keys,
                 generation: AtomicU64::new(0),
             }),
-        })
+        };
+        service.purge_in_background();
+        Ok(service)
+    }
+
+    /// Runs [`AuthService::purge_expired`] every ten minutes while the service is alive (the
+    /// task holds it weakly, and ends when the last handle is dropped).
+    fn purge_in_background(&self) {
+        let weak = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(email::PURGE_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            every.tick().await;
+            loop {
+                every.tick().await;
+                let Some(inner) = weak.upgrade() else { break };
+                let auth = AuthService { inner };
+                if let Err(e) = auth.purge_expired().await {
+                    tracing::warn!(target: "routekit::auth", error = %e, "purging expired tokens failed");
+                }
+            }
+        });
     }
 
     /// The settings.

@@ -258,6 +258,42 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Deletes what can no longer be used: tokens created at or before `tokens_before`, auth
+    /// codes at or before `codes_before`, send times at or before `sends_before`, and mailbox
+    /// mail at or before `mail_before`. How many rows went, in that order.
+    pub(crate) async fn purge(
+        &self,
+        tokens_before: i64,
+        codes_before: i64,
+        sends_before: i64,
+        mail_before: i64,
+    ) -> Result<[u64; 4], sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let tokens = sqlx::query("DELETE FROM auth_one_time_tokens WHERE created_at <= $1")
+            .bind(tokens_before)
+            .execute(&mut *tx)
+            .await?;
+        let codes = sqlx::query("DELETE FROM auth_flow_states WHERE created_at <= $1")
+            .bind(codes_before)
+            .execute(&mut *tx)
+            .await?;
+        let sends = sqlx::query("DELETE FROM auth_mail_sends WHERE sent_at <= $1")
+            .bind(sends_before)
+            .execute(&mut *tx)
+            .await?;
+        let mail = sqlx::query("DELETE FROM auth_mailbox WHERE created_at <= $1")
+            .bind(mail_before)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok([
+            tokens.rows_affected(),
+            codes.rows_affected(),
+            sends.rows_affected(),
+            mail.rows_affected(),
+        ])
+    }
+
     /// Keeps a mail in the development mailbox.
     pub(crate) async fn put_mail(&self, mail: &MailboxEntry) -> Result<(), sqlx::Error> {
         sqlx::query(

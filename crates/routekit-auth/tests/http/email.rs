@@ -27,6 +27,7 @@ on_both_databases!(
     email_change_to_the_new_address_only_when_not_secure,
     reauthentication_guards_new_passwords,
     without_smtp_mail_waits_in_the_local_mailbox,
+    expired_tokens_are_purged_and_live_ones_kept,
 );
 
 /// A confirmed user with [`PASSWORD`], signed in: the access token.
@@ -974,4 +975,29 @@ async fn templates_are_overridden_from_files_with_every_value_escaped() {
         message.contains("recovery.txt") && message.contains("Passwrod"),
         "{message}"
     );
+}
+
+async fn expired_tokens_are_purged_and_live_ones_kept(db: TestDb) {
+    let (auth, sink) = start_mail(db, |c| {
+        c.with_mail_timing(Duration::from_secs(3600), Duration::from_secs(60))
+    })
+    .await;
+    sign_up(&auth, "ann@example.com").await;
+    // Nothing has expired: nothing goes, and the link still works.
+    assert_eq!(
+        auth.service.purge_expired().await.unwrap(),
+        Default::default()
+    );
+    let link = sink.last_to("ann@example.com").unwrap().link().unwrap();
+    assert_eq!(verify_link(&auth, "signup", &link).await.status(), 200);
+
+    // Links valid for no time, and no frequency limit: the token goes at once.
+    let (auth, _sink) = start_mail(TestDb::sqlite(), |c| {
+        c.with_mail_timing(Duration::ZERO, Duration::ZERO)
+    })
+    .await;
+    sign_up(&auth, "bob@example.com").await;
+    let purged = auth.service.purge_expired().await.unwrap();
+    assert_eq!(purged.tokens, 1, "{purged:?}");
+    assert_eq!(auth.service.purge_expired().await.unwrap().tokens, 0);
 }
