@@ -122,7 +122,8 @@ impl AuthService {
             .map_err(AuthError::internal)?;
         let mailer =
             crate::mailer::Mailer::new(&config).map_err(|e| AuthError::internal(e.to_string()))?;
-        if mailer.is_mailbox() && !config.autoconfirm {
+        // Recovery and magic links mail even with auto-confirm on: say where that mail goes.
+        if mailer.is_mailbox() {
             tracing::warn!(
                 target: "routekit::auth",
                 mailbox = %format!("{}/_routekit/mailbox", config.site_url),
