@@ -246,6 +246,12 @@ fn form(pairs: &[(&str, &str)]) -> String {
     out.finish()
 }
 
+/// `target` with its fragment, if any, replaced by `pairs`.
+fn with_fragment(target: &str, pairs: &[(&str, &str)]) -> String {
+    let base = target.split('#').next().unwrap_or(target);
+    format!("{base}#{}", form(pairs))
+}
+
 /// `target` with `pairs` added to its query.
 fn with_query(target: &str, pairs: &[(&str, &str)]) -> String {
     match url::Url::parse(target) {
@@ -279,13 +285,9 @@ fn error_redirect(target: &str, error: &AuthError) -> Response {
         ("error_code", error.code().as_str()),
         ("error_description", description.as_str()),
     ];
-    let mut url = with_query(target, &pairs);
-    if let Some(at) = url.find('#') {
-        url.truncate(at);
-    }
     let mut fragment = pairs.to_vec();
     fragment.push(("sb", ""));
-    see_other(&format!("{url}#{}", form(&fragment)))
+    see_other(&with_fragment(&with_query(target, &pairs), &fragment))
 }
 
 pub(super) async fn verify_get(
@@ -313,28 +315,24 @@ pub(super) async fn verify_get(
                 session.expires_in.to_string(),
                 session.expires_at.to_string(),
             );
-            let mut url = target;
-            if let Some(at) = url.find('#') {
-                url.truncate(at);
-            }
-            let fragment = form(&[
-                ("access_token", &session.access_token),
-                ("expires_at", &expires_at),
-                ("expires_in", &expires_in),
-                ("refresh_token", &session.refresh_token),
-                ("sb", ""),
-                ("token_type", "bearer"),
-                ("type", &query.kind),
-            ]);
-            Ok(see_other(&format!("{url}#{fragment}")))
+            Ok(see_other(&with_fragment(
+                &target,
+                &[
+                    ("access_token", &session.access_token),
+                    ("expires_at", &expires_at),
+                    ("expires_in", &expires_in),
+                    ("refresh_token", &session.refresh_token),
+                    ("sb", ""),
+                    ("token_type", "bearer"),
+                    ("type", &query.kind),
+                ],
+            )))
         }
         Ok(Verified::Pending) => {
-            let pairs = [("message", SINGLE_CONFIRMATION)];
-            let url = with_query(&target, &pairs);
-            let url = url.split('#').next().unwrap_or(&url).to_owned();
-            Ok(see_other(&format!(
-                "{url}#{}",
-                form(&[pairs[0], ("sb", "")])
+            let message = ("message", SINGLE_CONFIRMATION);
+            Ok(see_other(&with_fragment(
+                &with_query(&target, &[message]),
+                &[message, ("sb", "")],
             )))
         }
         Err(e) => Ok(error_redirect(&target, &e)),

@@ -173,25 +173,49 @@ impl AuthService {
             return Ok(SignUp::User(Box::new(user)));
         }
         let now = crate::now();
-        let id = uuid::Uuid::new_v4().to_string();
         let inserted = self
-            .store()
-            .insert_user(&NewUser {
-                id: &id,
-                email: &email,
-                password_hash: Some(&hash),
-                app_metadata: &default_app_metadata().to_string(),
-                user_metadata: &user_metadata,
-                confirmed_at: Some(now),
-                signed_in_at: Some(now),
-                banned_until: None,
+            .insert_email_user(
+                &email,
+                Some(&hash),
+                &user_metadata,
+                Some(now),
+                Some(now),
                 now,
-            })
+            )
             .await;
-        unless_conflict(inserted, || ErrorCode::UserAlreadyExists.into())?;
+        let id = unless_conflict(inserted, || ErrorCode::UserAlreadyExists.into())?;
         let user = self.existing_user(&id).await?;
         let session = self.create_session(user, AuthMethod::Password, now).await?;
         Ok(SignUp::Session(Box::new(session)))
+    }
+
+    /// Inserts an e-mail account (GoTrue's `app_metadata`, no ban) under a new id: the id, or
+    /// the store's error (a unique violation means the address has an account). Sign-up with
+    /// and without confirmation and `/otp` create users through this.
+    pub(crate) async fn insert_email_user(
+        &self,
+        email: &str,
+        password_hash: Option<&str>,
+        user_metadata: &str,
+        confirmed_at: Option<i64>,
+        signed_in_at: Option<i64>,
+        now: i64,
+    ) -> Result<String, sqlx::Error> {
+        let id = uuid::Uuid::new_v4().to_string();
+        self.store()
+            .insert_user(&NewUser {
+                id: &id,
+                email,
+                password_hash,
+                app_metadata: &default_app_metadata().to_string(),
+                user_metadata,
+                confirmed_at,
+                signed_in_at,
+                banned_until: None,
+                now,
+            })
+            .await?;
+        Ok(id)
     }
 
     /// A new password, normalised, once it passes the length and strength rules (sign-up's,

@@ -26,7 +26,7 @@ use crate::error::{AuthError, ErrorCode, unless_conflict};
 use crate::jws::{AuthMethod, Claims};
 use crate::mailer::Mail;
 use crate::ratelimit::{Bucket, Key};
-use crate::store::{NewToken, NewUser, TokenRow, UserChanges};
+use crate::store::{NewToken, TokenRow, UserChanges};
 use crate::user::User;
 
 /// Wrong codes after which a mailed code is void.
@@ -567,23 +567,11 @@ impl AuthService {
         options: &MailOptions,
     ) -> Result<User, AuthError> {
         let now = crate::now();
-        let id = uuid::Uuid::new_v4().to_string();
         let inserted = self
-            .store()
-            .insert_user(&NewUser {
-                id: &id,
-                email,
-                password_hash,
-                app_metadata: &default_app_metadata().to_string(),
-                user_metadata,
-                confirmed_at: None,
-                signed_in_at: None,
-                banned_until: None,
-                now,
-            })
+            .insert_email_user(email, password_hash, user_metadata, None, None, now)
             .await;
         match inserted {
-            Ok(()) => {
+            Ok(id) => {
                 let user = self.existing_user(&id).await?;
                 if let Err(e) = self.send_mail(&user, Mail::Confirmation, options).await {
                     self.store().delete_user(&id).await?;
@@ -662,29 +650,17 @@ impl AuthService {
                         .await?;
                     return Ok(());
                 }
-                let id = uuid::Uuid::new_v4().to_string();
                 let inserted = self
-                    .store()
-                    .insert_user(&NewUser {
-                        id: &id,
-                        email: &email,
-                        password_hash: None,
-                        app_metadata: &default_app_metadata().to_string(),
-                        user_metadata: &user_metadata,
-                        confirmed_at: Some(now),
-                        signed_in_at: None,
-                        banned_until: None,
-                        now,
-                    })
+                    .insert_email_user(&email, None, &user_metadata, Some(now), None, now)
                     .await;
-                match inserted {
-                    Ok(()) => {}
+                let id = match inserted {
+                    Ok(id) => id,
                     // Created meanwhile by a racing request: it mails them.
                     Err(e) if crate::error::is_conflict(&e) => {
                         return self.decoy_send(&email, Mail::MagicLink).await;
                     }
                     Err(e) => return Err(e.into()),
-                }
+                };
                 let user = self.existing_user(&id).await?;
                 if let Err(e) = self.send_mail(&user, Mail::MagicLink, options).await {
                     self.store().delete_user(&id).await?;
