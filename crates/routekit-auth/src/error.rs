@@ -356,17 +356,10 @@ impl From<sqlx::Error> for AuthError {
     /// Connection-level failures are 503 (the database is down or saturated); anything else
     /// the database says is a 500.
     fn from(e: sqlx::Error) -> Self {
-        match e {
-            sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Protocol(_)
-            | sqlx::Error::WorkerCrashed => AuthError::Unavailable(Box::new(e)),
-            sqlx::Error::Database(ref db) if is_outage(db.code().as_deref()) => {
-                AuthError::Unavailable(Box::new(e))
-            }
-            _ => AuthError::Internal(Box::new(e)),
+        if routekit_db::is_outage(&e) {
+            AuthError::Unavailable(Box::new(e))
+        } else {
+            AuthError::Internal(Box::new(e))
         }
     }
 }
@@ -388,25 +381,6 @@ impl From<crate::jws::JwtError> for AuthError {
             JwtError::Audience => "token has invalid claims: token has invalid audience",
         };
         ErrorCode::BadJwt.with_message(format!("{}, {reason}", ErrorCode::BadJwt.message()))
-    }
-}
-
-/// Database error codes that mean "not reachable right now", not "this query is wrong":
-/// PostgreSQL's connection exceptions (08…), shutdowns and restarts (57P01–57P03) and
-/// resource exhaustion (53…); SQLite's busy, locked, I/O, full and cannot-open errors.
-#[cfg(feature = "server")]
-fn is_outage(code: Option<&str>) -> bool {
-    match code {
-        Some(code) if code.len() == 5 => {
-            code.starts_with("08")
-                || code.starts_with("53")
-                || matches!(code, "57P01" | "57P02" | "57P03")
-        }
-        // SQLite extended result codes: the primary code is the low byte.
-        Some(code) => code
-            .parse::<i32>()
-            .is_ok_and(|c| matches!(c & 0xff, 5 | 6 | 10 | 13 | 14)),
-        None => false,
     }
 }
 

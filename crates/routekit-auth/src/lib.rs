@@ -89,6 +89,10 @@ pub use ipnet::IpNet;
 pub use keys::Keys;
 #[cfg(feature = "server")]
 pub use ratelimit::{Rate, RateLimits};
+/// The database crate the embedded server keeps its tables in ([`AuthService::db`] gives the
+/// handle to the app).
+#[cfg(feature = "server")]
+pub use routekit_db;
 /// The mail crate the embedded server sends with (its [`SmtpConfig`](routekit_mail::SmtpConfig)
 /// configures [`AuthConfig::smtp`]).
 #[cfg(feature = "server")]

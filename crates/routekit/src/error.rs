@@ -270,7 +270,9 @@ impl fmt::Display for ApiError {
 
 /// `?` on any error: a 500 whose source is logged, except an auth service error, which keeps
 /// its status, code and `Retry-After` ([`ApiError::from_auth`]): a handler calling the auth
-/// service during a database outage answers 503, not 500; and `validator`'s
+/// service during a database outage answers 503, not 500; a `sqlx::Error` (feature `db`)
+/// that means the database is unreachable ([`routekit_db::is_outage`]), which is 503
+/// `unavailable` too; and `validator`'s
 /// `ValidationErrors` (feature `validate`), which is the client's 422 `validation_failed`.
 impl<E> From<E> for ApiError
 where
@@ -282,6 +284,12 @@ where
         #[cfg(feature = "sessions")]
         let boxed = match boxed.downcast::<routekit_auth::AuthError>() {
             Ok(auth) => return ApiError::from_auth(*auth),
+            Err(other) => other,
+        };
+        #[cfg(feature = "db")]
+        let boxed = match boxed.downcast::<routekit_db::sqlx::Error>() {
+            Ok(e) if routekit_db::is_outage(&e) => return ApiError::unavailable(e),
+            Ok(e) => return ApiError::internal(e),
             Err(other) => other,
         };
         #[cfg(feature = "validate")]

@@ -197,6 +197,23 @@ impl AuthService {
         &self.inner.store
     }
 
+    /// The database the auth tables live in (`DATABASE_URL`), for the app's own tables: give
+    /// it to `App::db` and run the app's migrations on it.
+    ///
+    /// ```no_run
+    /// # async fn f(auth: routekit_auth::AuthService) -> Result<(), routekit_db::DbError> {
+    /// # /*
+    /// static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+    /// # */
+    /// # static MIGRATIONS: routekit_db::sqlx::migrate::Migrator = routekit_db::sqlx::migrate::Migrator::DEFAULT;
+    /// let db = auth.db();
+    /// db.migrate(&MIGRATIONS).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn db(&self) -> routekit_db::Db {
+        self.inner.store.db().clone()
+    }
+
     /// A user by id.
     pub async fn user(&self, id: &str) -> Result<Option<User>, AuthError> {
         Ok(self.store().user_by_id(id).await?)

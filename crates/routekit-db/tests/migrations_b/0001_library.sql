@@ -1,0 +1,1 @@
+CREATE TABLE library_things (id TEXT PRIMARY KEY);
