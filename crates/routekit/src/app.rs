@@ -44,6 +44,8 @@ pub struct App {
     body_limit: usize,
     csrf: Option<CsrfConfig>,
     extensions: Vec<Insert>,
+    /// Set by `error_pages`: renders a navigation's JSON error as HTML.
+    error_pages: Option<crate::error_page::Render>,
     /// Set by `sessions`: the edge gives each request the sessions and a cookie slot.
     #[cfg(feature = "sessions")]
     session_source: Option<crate::SessionSource>,
@@ -181,6 +183,7 @@ impl App {
             body_limit: DEFAULT_BODY_LIMIT,
             csrf,
             extensions: Vec::new(),
+            error_pages: None,
             #[cfg(feature = "sessions")]
             session_source: None,
             #[cfg(feature = "sessions")]
@@ -394,6 +397,76 @@ impl App {
         self
     }
 
+    /// The app's database, for route files that take `db: Db` (feature `db`). The usual
+    /// start: the embedded auth server's database, with the app's migrations run on it.
+    ///
+    /// ```no_run
+    /// # async fn f(routes: routekit::RouteTable) -> Result<(), Box<dyn std::error::Error>> {
+    /// use routekit::auth::{AuthConfig, AuthService};
+    ///
+    /// # /*
+    /// static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+    /// # */
+    /// # static MIGRATIONS: routekit::db::sqlx::migrate::Migrator = routekit::db::sqlx::migrate::Migrator::DEFAULT;
+    ///
+    /// let auth = AuthService::start(AuthConfig::from_env()?).await?;
+    /// let db = auth.db();
+    /// db.migrate(&MIGRATIONS).await?;
+    /// let app = routekit::App::new(routes).sessions(auth.clone()).auth_api(auth).db(db);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// ```
+    /// // app/api/notes/route.rs
+    /// use routekit::{ApiResult, Db, Json, Session};
+    ///
+    /// # #[cfg(feature = "auth")]
+    /// pub async fn GET(session: Session, db: Db) -> ApiResult<Json<Vec<String>>> {
+    ///     let texts: Vec<(String,)> = routekit::db::sqlx::query_as("SELECT text FROM notes WHERE owner = $1")
+    ///         .bind(&session.user_id)
+    ///         .fetch_all(db.pool())
+    ///         .await?;
+    ///     Ok(Json(texts.into_iter().map(|(t,)| t).collect()))
+    /// }
+    /// ```
+    #[cfg(feature = "db")]
+    pub fn db(self, db: routekit_db::Db) -> Self {
+        self.extension(db)
+    }
+
+    /// HTML error pages for browsers: when a page navigation ([`is_navigation`](crate::is_navigation),
+    /// the rule [`Session`](crate::Session) redirects by) ends in one of routekit's JSON
+    /// errors (an unknown URL's 404, a CSRF 403, a 405, a body over the limit's 413, a
+    /// `validation_failed` 422, a 500 or a panic), `render` gives the page, answered with the
+    /// error's status and headers. API calls keep the JSON; a handler's own responses
+    /// (its HTML, its JSON that is not an error) pass unchanged. Applied by
+    /// [`App::serve`] and [`App::into_service`].
+    ///
+    /// ```
+    /// use routekit::ErrorPage;
+    /// use routekit::axum::response::Html;
+    ///
+    /// fn page(error: &ErrorPage) -> Html<String> {
+    ///     let title = if error.status == 404 { "Not found" } else { "Something went wrong" };
+    ///     Html(format!("<!doctype html><title>{title}</title><h1>{title}</h1>"))
+    /// }
+    ///
+    /// # let routes = routekit::RouteTable::new(vec![]);
+    /// let app = routekit::App::new(routes).error_pages(page);
+    /// ```
+    ///
+    /// The message of a 500 is always "internal error": a page shows no cause.
+    pub fn error_pages<F, R>(mut self, render: F) -> Self
+    where
+        F: Fn(&crate::ErrorPage) -> R + Send + Sync + 'static,
+        R: IntoResponse,
+    {
+        self.error_pages = Some(crate::error_page::Render(std::sync::Arc::new(
+            move |page: &crate::ErrorPage| render(page).into_response(),
+        )));
+        self
+    }
+
     /// Wraps every route (generated and merged so far) in a tower layer, as `Router::layer`.
     ///
     /// ```
@@ -485,11 +558,13 @@ impl App {
         let sessions = self.take_sessions();
         #[cfg(not(feature = "sessions"))]
         let sessions = None;
+        let error_pages = self.error_pages.take();
         Edge::new(
             DefaultBodyLimit::max(body_limit).layer(self.build()),
             extensions,
         )
         .with_contexts(crate::context::Contexts::new(sessions))
+        .with_error_pages(error_pages)
     }
 
     /// Checks that every route file can work with the auth this app has: a route with

@@ -114,6 +114,8 @@ pub struct Edge<S> {
     peer: Option<std::net::SocketAddr>,
     /// Makes each request's context (and, with auth, its session scope).
     contexts: Contexts,
+    /// Renders a navigation's JSON error as an HTML page ([`App::error_pages`](crate::App::error_pages)).
+    error_pages: Option<crate::error_page::Render>,
 }
 
 /// Inserts one [`App::extension`](crate::App::extension) value into a request.
@@ -155,7 +157,13 @@ impl<S> Edge<S> {
             extensions,
             peer: None,
             contexts: Contexts::default(),
+            error_pages: None,
         }
+    }
+
+    pub(crate) fn with_error_pages(mut self, render: Option<crate::error_page::Render>) -> Self {
+        self.error_pages = render;
+        self
     }
 
     pub(crate) fn with_contexts(mut self, contexts: Contexts) -> Self {
@@ -198,6 +206,17 @@ where
         let span = tracing::info_span!(target: "routekit::request", "request", id = id.as_str());
 
         let context = self.contexts.context(Some(id.0.clone()));
+        // Only a navigation can get an error page: the path is kept for it.
+        let error_page = match &self.error_pages {
+            Some(render) if crate::is_navigation(req.headers()) => Some((
+                req.uri()
+                    .path_and_query()
+                    .map_or("/", |p| p.as_str())
+                    .to_owned(),
+                render.clone(),
+            )),
+            _ => None,
+        };
         let state = if let Some(location) = trailing_slash_redirect(req.uri()) {
             State::Ready {
                 response: Some(redirect_308(location)),
@@ -227,6 +246,7 @@ where
             context,
             log,
             span,
+            error_page,
         }
     }
 }
@@ -239,6 +259,7 @@ pin_project_lite::pin_project! {
         context: RequestContext,
         log: Option<(Method, Uri, Instant)>,
         span: tracing::Span,
+        error_page: Option<(String, crate::error_page::Render)>,
     }
 }
 
@@ -247,6 +268,7 @@ pin_project_lite::pin_project! {
     enum State<F> {
         Running { #[pin] future: CatchUnwind<AssertUnwindSafe<F>> },
         Ready { response: Option<Response> },
+        Rendering { page: Pin<Box<dyn Future<Output = Response> + Send>> },
     }
 }
 
@@ -257,15 +279,26 @@ where
     type Output = Result<Response, std::convert::Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
+        let mut this = self.project();
         let _entered = this.span.enter();
-        let mut response = match this.state.project() {
-            StateProj::Running { future } => match ready!(future.poll(cx)) {
-                Ok(Ok(response)) => response,
-                Ok(Err(never)) => match never {},
-                Err(panic) => panic_response(panic),
-            },
-            StateProj::Ready { response } => response.take().expect("polled after completion"),
+        let mut response = loop {
+            let response = match this.state.as_mut().project() {
+                StateProj::Running { future } => match ready!(future.poll(cx)) {
+                    Ok(Ok(response)) => response,
+                    Ok(Err(never)) => match never {},
+                    Err(panic) => panic_response(panic),
+                },
+                StateProj::Ready { response } => response.take().expect("polled after completion"),
+                StateProj::Rendering { page } => break ready!(page.as_mut().poll(cx)),
+            };
+            // A navigation's JSON error becomes the app's page: its body is read first.
+            match this.error_page.take() {
+                Some((path, render)) if crate::error_page::is_json_error(&response) => {
+                    let page = crate::error_page::render(response, path, render);
+                    this.state.set(State::Rendering { page });
+                }
+                _ => break response,
+            }
         };
         this.context.apply(response.headers_mut());
         if let Some((method, uri, start)) = this.log.take() {

@@ -43,10 +43,12 @@ mod captcha_guard;
 mod context;
 mod edge;
 mod error;
+mod error_page;
 mod extract;
 mod field;
 mod form;
 mod json;
+mod navigation;
 mod redirect;
 mod report;
 mod route;
@@ -59,10 +61,12 @@ mod valid;
 pub use app::{App, AppConfig, AppConfigError, AppService, CSRF_VAR, DEFAULT_BODY_LIMIT};
 pub use edge::{Edge, EdgeFuture, REQUEST_ID_HEADER, RequestId};
 pub use error::{ApiError, ApiResult};
+pub use error_page::ErrorPage;
 pub use extract::{Path, Query, Segments};
 pub use field::FieldError;
 pub use form::Form;
 pub use json::Json;
+pub use navigation::is_navigation;
 pub use redirect::{Redirect, is_local_path};
 pub use route::{Auth, Route, RouteInfo, RouteSettings, RouteTable};
 pub use serve::{bind_address, init_logging, serve_with_shutdown, shutdown_signal};
@@ -74,6 +78,14 @@ pub use session::{
 };
 #[cfg(feature = "validate")]
 pub use valid::{Valid, validate};
+
+/// The app's database ([`routekit_db`], feature `db`, which `auth` turns on): give a
+/// [`Db`] to [`App::db`] and route files take `db: Db`. With the embedded auth server,
+/// `AuthService::db()` is the same database as the users'.
+#[cfg(feature = "db")]
+pub use routekit_db as db;
+#[cfg(feature = "db")]
+pub use routekit_db::Db;
 
 /// The [`validator`](https://docs.rs/validator) crate (feature `validate`, with its derive),
 /// whose rules [`Valid`] runs. Derive through it with `#[validate(crate =

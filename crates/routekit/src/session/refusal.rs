@@ -3,7 +3,7 @@
 
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
-use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use http::{HeaderValue, Method, StatusCode, header};
 
 use super::SessionConfig;
 use super::verify::Refusal;
@@ -14,7 +14,7 @@ pub(super) fn respond(config: &SessionConfig, refusal: Refusal, parts: &Parts) -
     // Only signing in (or verifying a factor) helps a page: an outage does not, and a page
     // without the role must look like no page.
     let redirected = matches!(refusal, Refusal::Unauthenticated | Refusal::MfaRequired);
-    if redirected && is_navigation(&parts.headers) {
+    if redirected && crate::is_navigation(&parts.headers) {
         let target = match refusal {
             Refusal::MfaRequired => &config.mfa_path,
             _ => &config.sign_in_path,
@@ -55,61 +55,4 @@ pub(super) fn respond(config: &SessionConfig, refusal: Refusal, parts: &Parts) -
         Refusal::NotPermitted => config.roles.refusal.error(),
     }
     .into_response()
-}
-
-/// A page navigation, as opposed to `fetch`/XHR or an API client: `Sec-Fetch-Mode: navigate`,
-/// or (for clients that send no fetch metadata) an `Accept` that prefers HTML to JSON.
-pub(super) fn is_navigation(headers: &HeaderMap) -> bool {
-    if let Some(mode) = headers.get("sec-fetch-mode") {
-        return mode.as_bytes() == b"navigate";
-    }
-    let Some(accept) = headers.get(header::ACCEPT).and_then(|a| a.to_str().ok()) else {
-        return false;
-    };
-    let (mut html, mut json) = (0.0f32, 0.0f32);
-    for item in accept.split(',') {
-        let mut params = item.split(';');
-        let kind = params
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase();
-        let q = params
-            .find_map(|p| p.trim().strip_prefix("q="))
-            .and_then(|q| q.parse::<f32>().ok())
-            .unwrap_or(1.0);
-        match kind.as_str() {
-            "text/html" | "application/xhtml+xml" => html = html.max(q),
-            "application/json" | "*/*" => json = json.max(q),
-            _ => {}
-        }
-    }
-    html > 0.0 && html > json
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    use crate::session::test_headers as headers;
-
-    #[test]
-    fn navigations_are_told_apart_from_fetches() {
-        assert!(is_navigation(&headers(&[("sec-fetch-mode", "navigate")])));
-        assert!(!is_navigation(&headers(&[
-            ("sec-fetch-mode", "cors"),
-            ("accept", "text/html")
-        ])));
-        assert!(is_navigation(&headers(&[(
-            "accept",
-            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
-        )])));
-        assert!(!is_navigation(&headers(&[("accept", "*/*")])));
-        assert!(!is_navigation(&headers(&[("accept", "application/json")])));
-        assert!(!is_navigation(&headers(&[(
-            "accept",
-            "application/json, text/html;q=0.5"
-        )])));
-        assert!(!is_navigation(&headers(&[])));
-    }
 }
