@@ -3,7 +3,6 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createECDH, createHash, createPrivateKey, randomBytes, sign } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -14,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 import { createClient } from '@supabase/supabase-js';
 
+import { es256, signingKey } from '../shared/service-key.mjs';
 import { totp } from '../shared/totp.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -223,42 +223,14 @@ test('with a captcha configured, signUp and signInWithPassword send options.capt
   }
 });
 
-/// A P-256 signing key as ROUTEKIT_AUTH_SIGNING_KEY takes it (the private scalar in
-/// base64url), the key id the server gives it, and the key for Node's signer.
-function signingKey() {
-  const d = randomBytes(32);
-  const ecdh = createECDH('prime256v1');
-  ecdh.setPrivateKey(d);
-  const point = ecdh.getPublicKey();
-  const key = createPrivateKey({
-    key: {
-      kty: 'EC',
-      crv: 'P-256',
-      d: d.toString('base64url'),
-      x: point.subarray(1, 33).toString('base64url'),
-      y: point.subarray(33).toString('base64url'),
-    },
-    format: 'jwk',
-  });
-  const kid = `config-${createHash('sha256').update(point).digest().subarray(0, 12).toString('base64url')}`;
-  return { env: d.toString('base64url'), kid, key };
-}
-
-/// An ES256 JWT, as an operator mints a service-role key from the configured signing key.
-function es256(key, kid, claims) {
-  const part = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  const input = `${part({ alg: 'ES256', kid, typ: 'JWT' })}.${part(claims)}`;
-  const signature = sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
-  return `${input}.${signature.toString('base64url')}`;
-}
-
 test('auth.admin.* with a service-role key manages users; nothing else opens the admin API', async () => {
   const signing = signingKey();
   // With everything logged, down to sqlx's statements.
   const operator = await startServer({ ROUTEKIT_AUTH_SIGNING_KEY: signing.env, RUST_LOG: 'debug' });
   try {
     const now = Math.floor(Date.now() / 1000);
-    const issuer = 'http://127.0.0.1:3000/auth/v1';
+    // Without ROUTEKIT_AUTH_SITE_URL the example's issuer is the address it listens on.
+    const issuer = `${operator.url}/auth/v1`;
     const serviceKey = es256(signing.key, signing.kid, { iss: issuer, role: 'service_role', iat: now, exp: now + 600 });
     const options = { auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false } };
     const admin = createClient(operator.url, serviceKey, options).auth.admin;

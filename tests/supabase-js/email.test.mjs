@@ -3,7 +3,7 @@
 // implicit flow and in the PKCE flow (@supabase/ssr's default).
 
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 import { createClient } from '@supabase/supabase-js';
 
+import { backends, database } from '../shared/database.mjs';
 import { startSmtpSink } from '../shared/smtp-sink.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -25,31 +26,12 @@ let url;
 let dataDir;
 let sink;
 
-// Every flow runs on SQLite and, when ROUTEKIT_TEST_PG_URL names a server (scripts/test sets
-// it, and fails under CI=true without one), on a fresh PostgreSQL database.
-const pgUrl = process.env.ROUTEKIT_TEST_PG_URL;
-const backends = ['sqlite', ...(pgUrl ? ['postgres'] : [])];
-if (!pgUrl) console.log('# ROUTEKIT_TEST_PG_URL is not set: the PostgreSQL run is skipped');
-
-/// A fresh database for `backend`, and how to drop it.
-function database(backend) {
-  if (backend === 'sqlite') return { url: `sqlite://${join(dataDir, `auth-${Date.now()}.db`)}`, drop() {} };
-  const name = `routekit_js_${Date.now()}_${Math.random().toString(36).slice(2, 8)}`;
-  execFileSync('psql', [pgUrl, '-q', '-c', `CREATE DATABASE ${name}`]);
-  const at = new URL(pgUrl);
-  at.pathname = `/${name}`;
-  return {
-    url: at.toString(),
-    drop: () => execFileSync('psql', [pgUrl, '-q', '-c', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]),
-  };
-}
-
 let db;
 
 async function start(backend) {
   if (!existsSync(bin)) throw new Error(`missing ${bin}: run cargo build -p saas`);
   dataDir = mkdtempSync(join(tmpdir(), 'routekit-supabase-mail-'));
-  db = database(backend);
+  db = database(backend, dataDir);
   sink = await startSmtpSink();
   server = spawn(bin, [], {
     env: {

@@ -9,6 +9,8 @@
 
 mod admin;
 mod html;
+mod mail_flow;
+mod notes;
 mod pages;
 mod validate;
 
@@ -17,6 +19,13 @@ use std::sync::Arc;
 use routekit_auth::{AuthConfig, AuthService, SupabaseAuth, SupabaseConfig};
 
 routekit::routes!();
+
+/// The app's own tables (`migrations/`), run at start-up after the auth server's.
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Where the notes live in Supabase mode, which has no embedded auth database:
+/// `DATABASE_URL`, else this file.
+const SUPABASE_MODE_DB: &str = "sqlite://data/app.db";
 
 /// What the example reads from its environment.
 ///
@@ -109,11 +118,21 @@ pub async fn app_with(
     if let Some(captcha) = config.captcha {
         app = app.captcha(routekit::captcha::Captcha::new(captcha)?);
     }
-    if let Some(project) = config.supabase {
+    let db = if let Some(project) = config.supabase {
         app = app.sessions(SupabaseAuth::new(project)?);
+        let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| SUPABASE_MODE_DB.to_owned());
+        Some(routekit::Db::connect(&url).await?)
     } else if let Some(auth) = config.auth {
         let auth = AuthService::start(auth).await?;
+        let db = auth.db();
         app = app.sessions(auth.clone()).auth_api(auth);
+        Some(db)
+    } else {
+        None
+    };
+    if let Some(db) = db {
+        db.migrate(&MIGRATIONS).await?;
+        app = app.db(db);
     }
     Ok(app)
 }
@@ -126,7 +145,8 @@ pub async fn app_with(
 /// assert!(app.manifest().iter().any(|r| r.url == "/hello"));
 /// ```
 pub fn routes_only(config: &Config) -> routekit::App {
-    let app = routekit::App::with_config(routes(), config.app.clone());
+    let app =
+        routekit::App::with_config(routes(), config.app.clone()).error_pages(pages::error_page);
     // Only when set: an extension is copied into every request, and most never need it.
     match config.webhook_secret.as_deref() {
         Some(secret) => app.extension(WebhookSecret(Arc::from(secret))),

@@ -16,7 +16,14 @@ async fn hello_returns_the_seed_pages_json_exactly() {
 #[tokio::test]
 async fn app_route_rs_serves_the_root() {
     let server = spawn().await;
-    assert_eq!(get_json(&server, "/").await["name"], "routekit example");
+    let res = server.get("/").send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("<h1>Notes you keep to yourself</h1>")
+    );
 }
 
 #[tokio::test]

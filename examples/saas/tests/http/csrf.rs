@@ -218,23 +218,23 @@ fn saas_routes_lists_csrf_state_and_warns_about_the_webhook() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
         text.contains(
-            "POST           /api/items              checked  -                 -        app/api/items/route.rs"
+            "POST                /api/items              checked  -                 -        app/api/items/route.rs"
         ),
         "{text}"
     );
     assert!(
-        text.contains("GET, POST      /guestbook              checked  -"),
+        text.contains("GET, POST           /guestbook              checked  -"),
         "{text}"
     );
     assert!(
         text.contains(
-            "GET            /account                -        required          -        app/account/route.rs"
+            "GET                 /account                -        required          -        app/account/route.rs"
         ),
         "{text}"
     );
     assert!(
         text.contains(
-            "DELETE, PATCH  /api/admin/users/[id]   checked  role:super-admin  -        app/api/admin/users/[id]/route.rs"
+            "DELETE, PATCH       /api/admin/users/[id]   checked  role:super-admin  -        app/api/admin/users/[id]/route.rs"
         ),
         "{text}"
     );

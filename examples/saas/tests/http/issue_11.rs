@@ -329,7 +329,7 @@ async fn sign_in_never_redirects_off_the_site() {
     ] {
         let res = browser.sign_in("ann@example.com", PASSWORD, next).await;
         assert_eq!(res.status(), 303, "{next:?}");
-        assert_eq!(location(&res), "/account", "{next:?}");
+        assert_eq!(location(&res), "/dashboard", "{next:?}");
     }
     let res = browser
         .sign_in("ann@example.com", PASSWORD, "/account?tab=security")
@@ -352,7 +352,7 @@ async fn sign_in_never_redirects_off_the_site() {
             .await
             .unwrap();
         assert!(
-            html.contains(r#"name="next" value="/account""#),
+            html.contains(r#"name="next" value="/dashboard""#),
             "{c:#x}: {html}"
         );
     }

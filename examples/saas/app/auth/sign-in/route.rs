@@ -4,29 +4,43 @@
 //! verified factor, else to `next`. The auth service rate-limits the attempts itself.
 
 use routekit::axum::response::{Html, Response};
-use routekit::{ApiResult, AuthApi, CsrfToken, Form, Query, SessionCookie};
+use routekit::{ApiResult, AuthApi, CsrfToken, Form, Query, Session, SessionCookie};
 use serde::Deserialize;
 
 use crate::html::escape;
-use crate::pages::{PageParams, page, redirect_with_cookies, safe_next, with_query};
+use crate::pages::{
+    PageParams, Viewer, alert, page, redirect_with_cookies, safe_next, with_query,
+};
 
-pub async fn GET(token: CsrfToken, Query(params): Query<PageParams>) -> Html<String> {
+pub async fn GET(
+    session: Option<Session>,
+    token: CsrfToken,
+    Query(params): Query<PageParams>,
+) -> Html<String> {
     let next = safe_next(params.next.as_deref());
     let error = match params.error.as_deref() {
-        Some(_) => "<p role=\"alert\" id=\"error\">Wrong e-mail or password.</p>",
-        None => "",
+        Some("email_not_confirmed") => {
+            alert("Confirm your address first: open the link we mailed you.")
+        }
+        Some(_) => alert("Wrong e-mail or password."),
+        None => String::new(),
     };
+    let viewer = Viewer::new(session.as_ref(), token.as_str());
     page(
+        &viewer,
         "Sign in",
         &format!(
-            r#"{error}<form method="post" action="/auth/sign-in">
-  <input type="hidden" name="csrf_token" value="{token}">
+            r#"{error}<form class="card" method="post" action="/auth/sign-in">
+  {csrf}
   <input type="hidden" name="next" value="{next}">
   <label>E-mail <input name="email" type="email" autocomplete="username" required></label>
   <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
-  <button type="submit">Sign in</button>
-</form>"#,
+  <div class="row"><button type="submit">Sign in</button> <a href="/auth/forgot-password">Forgot your password?</a></div>
+</form>
+<p><a href="/auth/magic-link?next={next_query}">Sign in with a link by e-mail</a> · New here? <a href="/auth/sign-up">Create an account</a></p>"#,
+            csrf = viewer.csrf_field(),
             next = escape(&next),
+            next_query = escape(&percent_encoding::utf8_percent_encode(&next, percent_encoding::NON_ALPHANUMERIC).to_string()),
         ),
     )
 }

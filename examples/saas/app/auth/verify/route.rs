@@ -11,23 +11,34 @@ use routekit::auth::ErrorCode;
 use serde::Deserialize;
 
 use crate::html::escape;
-use crate::pages::{PageParams, page, redirect_with_cookies, safe_next, with_query};
+use crate::pages::{
+    PageParams, Viewer, alert, page, redirect_with_cookies, safe_next, with_query,
+};
 
-pub async fn GET(token: CsrfToken, Query(params): Query<PageParams>) -> Html<String> {
+/// No `Session` here: an `aal1` session of a user with a factor is what this page is for,
+/// and `Session` would send it back here.
+pub async fn GET(
+    token: CsrfToken,
+    Query(params): Query<PageParams>,
+) -> Html<String> {
     let next = safe_next(params.next.as_deref());
     let error = match params.error.as_deref() {
-        Some(_) => "<p role=\"alert\" id=\"error\">That code did not work. Try the next one.</p>",
-        None => "",
+        Some(_) => alert("That code did not work. Try the next one."),
+        None => String::new(),
     };
+    let viewer = Viewer::new(None, token.as_str());
     page(
+        &viewer,
         "Two-factor verification",
         &format!(
-            r#"{error}<form method="post" action="/auth/verify">
-  <input type="hidden" name="csrf_token" value="{token}">
+            r#"{error}<form class="card" method="post" action="/auth/verify">
+  {csrf}
   <input type="hidden" name="next" value="{next}">
   <label>Code from your authenticator app <input name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{{6}}" required></label>
   <button type="submit">Verify</button>
-</form>"#,
+</form>
+<form method="post" action="/auth/sign-out">{csrf}<button class="link" type="submit">Sign out instead</button></form>"#,
+            csrf = viewer.csrf_field(),
             next = escape(&next),
         ),
     )

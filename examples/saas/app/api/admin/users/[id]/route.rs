@@ -6,7 +6,7 @@
 
 use routekit::auth::{AccountUpdate, Ban};
 use routekit::http::StatusCode;
-use routekit::{ApiError, Auth, AuthApi, FieldError, Json, Path, Session, Valid};
+use routekit::{ApiError, Auth, AuthApi, Db, FieldError, Json, Path, Session, Valid};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use validator::Validate;
@@ -81,9 +81,12 @@ pub async fn PATCH(
 pub async fn DELETE(
     session: Session,
     AuthApi(auth, _): AuthApi,
+    db: Db,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     not_yourself(&session, &id)?;
     auth.admin().delete_user(&id).await?;
+    // The user's data goes with them (the notes table has no foreign key: see its migration).
+    crate::notes::Notes::of(&db, &id).delete_all().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,0 +1,60 @@
+//! `/auth/forgot-password`: mails a recovery link (to an account's address only; any other
+//! is answered alike). The link signs the user in through `/auth/callback` and leads to
+//! `/auth/reset-password`.
+
+use routekit::axum::response::{Html, IntoResponse, Response};
+use routekit::{ApiResult, AuthApi, CsrfToken, Form, Session};
+use serde::Deserialize;
+
+use crate::html::escape;
+use crate::pages::{Viewer, alert, page, refusal, with_status};
+
+fn form(viewer: &Viewer<'_>, error: Option<&str>) -> Html<String> {
+    page(
+        viewer,
+        "Forgot your password?",
+        &format!(
+            r#"{error}<form class="card" method="post" action="/auth/forgot-password">
+  {csrf}
+  <label>E-mail <input name="email" type="email" autocomplete="email" required></label>
+  <button type="submit">Mail me a reset link</button>
+</form>
+<p><a href="/auth/sign-in">Back to sign in</a></p>"#,
+            error = error.map(alert).unwrap_or_default(),
+            csrf = viewer.csrf_field(),
+        ),
+    )
+}
+
+pub async fn GET(session: Option<Session>, token: CsrfToken) -> Html<String> {
+    form(&Viewer::new(session.as_ref(), token.as_str()), None)
+}
+
+#[derive(Deserialize)]
+pub struct Address {
+    email: String,
+}
+
+pub async fn POST(
+    AuthApi(auth, client): AuthApi,
+    csrf: CsrfToken,
+    Form(address): Form<Address>,
+) -> ApiResult<Response> {
+    let (options, verifier) = crate::mail_flow::start(&auth, "/auth/reset-password")?;
+    let viewer = Viewer::new(None, csrf.as_str());
+    match auth.recover(&client, &address.email, &options).await {
+        Ok(()) => {
+            let body = format!(
+                r#"<div class="card" id="check-inbox"><p>If <strong>{}</strong> has an account, a link to choose a new password is on its way.</p><p>Open it in this browser. It works once, for an hour.</p></div>"#,
+                escape(address.email.trim())
+            );
+            let mut res = page(&viewer, "Check your inbox", &body).into_response();
+            crate::pages::set_cookie(&mut res, &verifier);
+            Ok(res)
+        }
+        Err(e) => match refusal(&e) {
+            Some(message) => Ok(with_status(form(&viewer, Some(&message)), e.status())),
+            None => Err(e.into()),
+        },
+    }
+}
