@@ -9,6 +9,7 @@ mod csrf;
 mod errors;
 mod issue_11;
 mod methods;
+mod notes;
 mod serving;
 mod session;
 mod supabase;
