@@ -197,3 +197,36 @@ pub fn router() -> Router {
                 .into_response()
         })
 }
+
+/// The routekit side of the in-process comparisons, mounted on the example app with
+/// `App::merge` (so CSRF-checked like its routes): `GET /hello`, as the fixture app's route
+/// file answers it, and `POST /bench/echo-note`: a `Session`, a JSON body, the trimmed text
+/// echoed with 201, the work [`router`]'s `POST /api/notes` does by hand. (The example's own
+/// `POST /api/notes` writes to its database, which the baseline does not.)
+///
+/// ```
+/// let extras = routekit_bench::routekit_extras();
+/// ```
+pub fn routekit_extras() -> Router {
+    async fn echo(
+        session: routekit::Session,
+        routekit::Json(note): routekit::Json<NewNote>,
+    ) -> Result<(StatusCode, routekit::Json<Value>), routekit::ApiError> {
+        let text = note.text.trim();
+        if text.is_empty() || text.chars().count() > 100 {
+            return Err(routekit::ApiError::validation(vec![
+                routekit::FieldError::new("text", "length", "must be 1 to 100 characters"),
+            ]));
+        }
+        Ok((
+            StatusCode::CREATED,
+            routekit::Json(json!({ "owner": session.user_id, "text": text })),
+        ))
+    }
+    async fn hello() -> routekit::Json<Value> {
+        routekit::Json(json!({ "text": "Hello" }))
+    }
+    Router::new()
+        .route("/hello", get(hello))
+        .route("/bench/echo-note", post(echo))
+}

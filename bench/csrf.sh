@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# CSRF cost: POST /api/items with a valid token (header + cookie) against the same example
-# binary with ROUTEKIT_CSRF=off, sending identical requests, in one run (goal: >= 0.9x).
+# CSRF cost: POST /api/items with a valid token (header + cookie) against the same binary
+# (tests/fixture-app, whose /api/items was the example's until issue #15) with ROUTEKIT_CSRF=off, sending identical requests, in one run (goal: >= 0.9x).
 # Servers on CPU 0, wrk on CPU 1; medians of ROUNDS rounds. It never fails on a timing.
 #
 #   bench/csrf.sh
@@ -10,8 +10,8 @@ cd "$(dirname "$0")/.."
 
 source bench/lib.sh
 
-cargo build --release --quiet -p saas
-bin=${CARGO_TARGET_DIR:-target}/release/saas
+cargo build --release --quiet -p routekit-fixture-app
+bin=${CARGO_TARGET_DIR:-target}/release/routekit-fixture-app
 
 item='{"name":"Widget","quantity":3,"tags":["a","b"]}'
 declare -A RPS P50 P99

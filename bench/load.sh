@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Load benchmark: the example app against a hand-written axum server with the same handlers,
-# in one run. The servers run on CPU 0, wrk on CPU 1. Prints req/s, p50/p99 latency, peak
+# Load benchmark: routekit serving the routing conventions (tests/fixture-app, whose /hello
+# and /users/42 were the example's until issue #15) against a hand-written axum server with the
+# same handlers, in one run. The servers run on CPU 0, wrk on CPU 1. Prints req/s, p50/p99 latency, peak
 # RSS and the ratios. It measures; it never fails on a timing.
 #
 #   bench/load.sh                 # 3 rounds × 5 s per scenario and server
@@ -10,12 +11,12 @@ cd "$(dirname "$0")/.."
 
 source bench/lib.sh
 
-cargo build --release --quiet -p saas -p routekit-bench
+cargo build --release --quiet -p routekit-fixture-app -p routekit-bench
 target=${CARGO_TARGET_DIR:-target}/release
 
 declare -A RPS P50 P99 RSS
 scenarios=("/hello" "/users/42" "/no/such/page")
-servers=("routekit:$target/saas" "axum:$target/bare-axum")
+servers=("routekit:$target/routekit-fixture-app" "axum:$target/bare-axum")
 
 for round in $(seq 1 "$ROUNDS"); do
     for entry in "${servers[@]}"; do

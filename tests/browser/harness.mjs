@@ -13,12 +13,15 @@ import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** Starts the example server (`PORT=0`) and resolves to `{ url, stop }`. */
-export async function startServer(env = {}) {
+/** The routing-conventions app (tests/fixture-app), for startServer's `bin`. */
+export const fixtureBin = () =>
+  process.env.ROUTEKIT_FIXTURE_BIN ?? resolve(here, '../../target/debug/routekit-fixture-app');
+
+/** Starts the example server (or `bin`) on `PORT=0` and resolves to `{ url, stop }`. */
+export async function startServer(env = {}, bin = process.env.ROUTEKIT_SAAS_BIN ?? resolve(here, '../../target/debug/saas')) {
   const dataDir = mkdtempSync(join(tmpdir(), 'routekit-browser-'));
-  const bin = process.env.ROUTEKIT_SAAS_BIN ?? resolve(here, '../../target/debug/saas');
   if (!existsSync(bin)) {
-    throw new Error(`the example server binary is missing at ${bin}; run cargo build -p saas`);
+    throw new Error(`the server binary is missing at ${bin}; run cargo build -p saas -p routekit-fixture-app`);
   }
   const child = spawn(bin, [], {
     env: {

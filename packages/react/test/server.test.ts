@@ -13,10 +13,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createCsrfFetch, readCsrfToken } from '../src/index';
 
-const bin = process.env.ROUTEKIT_SAAS_BIN ?? resolve(__dirname, '../../../target/debug/saas');
+// The routing-conventions app (tests/fixture-app): a server-rendered page and a JSON route.
+const bin = process.env.ROUTEKIT_FIXTURE_BIN ?? resolve(__dirname, '../../../target/debug/routekit-fixture-app');
 const available = existsSync(bin);
 if (!available && process.env.CI === 'true') {
-  throw new Error(`the example server binary is missing at ${bin}; build it with cargo build -p saas`);
+  throw new Error(`the fixture server binary is missing at ${bin}; build it with cargo build -p routekit-fixture-app`);
 }
 
 let server: ChildProcessWithoutNullStreams | undefined;
@@ -62,7 +63,7 @@ function browserFetch(): typeof fetch {
 const item = JSON.stringify({ name: 'Widget', quantity: 2 });
 const json = { 'Content-Type': 'application/json' };
 
-describe.skipIf(!available)('against the example server', () => {
+describe.skipIf(!available)('against a routekit server (tests/fixture-app)', () => {
   it('sends the meta tag token', async () => {
     const fetch = browserFetch();
     const html = await (await fetch(`${base}/guestbook`)).text();

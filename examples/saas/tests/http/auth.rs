@@ -11,7 +11,7 @@ async fn the_auth_api_is_served_and_exempt_from_csrf() {
     let server = with_auth(&db).await;
     // A browser that holds the CSRF cookie but sends no token: the auth API reads only
     // the bearer token, so it needs none.
-    let page = server.get("/guestbook").send().await.unwrap();
+    let page = server.get("/auth/sign-in").send().await.unwrap();
     assert!(page.headers().get("set-cookie").is_some());
     let res = server
         .post("/auth/v1/signup")
@@ -40,8 +40,8 @@ async fn the_auth_api_is_served_and_exempt_from_csrf() {
     assert_eq!(health["name"], "GoTrue");
     // The app's own routes are still checked.
     let item = server
-        .post("/api/items")
-        .json(&json!({"name": "Widget", "quantity": 1}))
+        .post("/api/notes")
+        .json(&json!({"title": "Widget"}))
         .send()
         .await
         .unwrap();

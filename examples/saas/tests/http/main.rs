@@ -4,11 +4,8 @@ mod helpers;
 
 mod admin;
 mod auth;
-mod conventions;
 mod csrf;
-mod errors;
 mod issue_11;
-mod methods;
 mod notes;
 mod serving;
 mod session;

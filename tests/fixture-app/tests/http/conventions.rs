@@ -14,19 +14,6 @@ async fn hello_returns_the_seed_pages_json_exactly() {
 }
 
 #[tokio::test]
-async fn app_route_rs_serves_the_root() {
-    let server = spawn().await;
-    let res = server.get("/").send().await.unwrap();
-    assert_eq!(res.status(), 200);
-    assert!(
-        res.text()
-            .await
-            .unwrap()
-            .contains("<h1>Notes you keep to yourself</h1>")
-    );
-}
-
-#[tokio::test]
 async fn dynamic_segment_is_read_with_path() {
     let server = spawn().await;
     assert_eq!(
@@ -128,7 +115,7 @@ async fn encoded_slash_never_becomes_a_separator_in_a_dynamic_segment() {
 
 #[tokio::test]
 async fn the_manifest_lists_every_route_file() {
-    let app = saas::routes_only(&saas::Config::default());
+    let app = routekit_fixture_app::app(routekit::AppConfig::default());
     let manifest = app.manifest();
     let items = manifest.iter().find(|r| r.url == "/api/items").unwrap();
     assert_eq!(items.file, "app/api/items/route.rs");
@@ -140,4 +127,24 @@ async fn the_manifest_lists_every_route_file() {
         .unwrap();
     assert_eq!(shop.patterns, ["/shop", "/shop/{*path}"]);
     assert!(!manifest.iter().any(|r| r.file.contains("_internal")));
+}
+
+#[tokio::test]
+async fn dot_segments_in_a_dynamic_segment_are_refused() {
+    let server = spawn().await;
+    for path in [
+        "/docs/..",
+        "/docs/.",
+        "/docs/%2e%2e",
+        "/docs/..%2F..%2Fetc",
+        "/docs/a%2F..%2Fb",
+        "/docs/%00",
+    ] {
+        let (status, body) = raw_get(&server, path).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert_eq!(body["error"]["code"], "invalid_path_param", "{path}");
+    }
+    // An encoded slash alone is still one value.
+    let (status, body) = raw_get(&server, "/docs/a%2Fb").await;
+    assert_eq!((status, body), (200, json!({"section": "a/b"})));
 }
