@@ -212,6 +212,7 @@ for (const backend of backends) {
       const page = await context.newPage();
       await page.goto(`${server.url}/auth/sign-in`);
       await page.click('a[href="/auth/forgot-password"]');
+      await shot(page, 'forgot-password');
       await page.fill('main input[name="email"]', bob.email);
       await page.click('main button[type="submit"]');
       await page.waitForSelector('#check-inbox');
@@ -236,6 +237,25 @@ for (const backend of backends) {
         assert.equal(at(other), lands);
       }
       await context.close();
+    });
+
+    test('a magic link signs in without a password', async () => {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(`${server.url}/auth/sign-in`);
+      await page.click('main a[href^="/auth/magic-link"]');
+      await page.fill('main input[name="email"]', bob.email);
+      await shot(page, 'magic-link');
+      await page.click('main button[type="submit"]');
+      await page.waitForSelector('#check-inbox');
+      await page.goto(sink.last(bob.email).link);
+      assert.equal(at(page), '/dashboard');
+      // The link works once.
+      const again = await (await browser.newContext()).newPage();
+      await again.goto(sink.last(bob.email).link);
+      assert.notEqual(at(again), '/dashboard');
+      // Bob's signed-in browser, for the ban below.
+      bob.live = context;
     });
 
     test('an unknown URL is the HTML 404 page; an API call gets JSON', async () => {
@@ -278,8 +298,8 @@ for (const backend of backends) {
       await row.locator('button[value="ban"]').click();
       await page.waitForURL(`${server.url}/admin?notice=ban`);
       assert.equal((await page.locator(`#users tr[data-email="${bob.email}"] .status`).textContent()).trim(), 'banned');
-      // The banned user's open dashboard no longer loads.
-      const bobs = await bob.context.newPage();
+      // The banned user's signed-in browser no longer opens the dashboard.
+      const bobs = await bob.live.newPage();
       await bobs.goto(`${server.url}/dashboard`);
       assert.equal(at(bobs), '/auth/sign-in');
       await page.close();

@@ -25,6 +25,38 @@ mod smtp;
 pub use captcha::{CaptchaAsk, FakeCaptcha};
 pub use smtp::{ReceivedMail, SmtpSink, closed_port};
 
+/// Asserts that `res` is routekit's JSON error with `status` and `code` (and a message), and
+/// returns its headers (for `Allow`, `Retry-After`, …).
+///
+/// ```no_run
+/// # async fn t(server: routekit_test::TestServer) {
+/// let res = server.get("/nowhere").send().await.unwrap();
+/// routekit_test::assert_error(res, 404, "not_found").await;
+/// # }
+/// ```
+pub async fn assert_error(
+    res: reqwest::Response,
+    status: u16,
+    code: &str,
+) -> reqwest::header::HeaderMap {
+    assert_eq!(
+        res.status().as_u16(),
+        status,
+        "status for expected `{code}`"
+    );
+    let headers = res.headers().clone();
+    assert_eq!(headers["content-type"], "application/json");
+    let body: serde_json::Value = res.json().await.expect("JSON error body");
+    assert_eq!(body["error"]["code"], code, "body: {body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "body: {body}"
+    );
+    headers
+}
+
 /// Counts a handler's calls, shared between the test and the handler: every refusal a test
 /// makes must leave the count where it was.
 ///

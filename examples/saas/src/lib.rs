@@ -8,7 +8,6 @@
 //! ```
 
 mod admin;
-mod html;
 mod mail_flow;
 mod notes;
 mod pages;

@@ -71,7 +71,9 @@ impl<'a> Notes<'a> {
     /// insert are one statement, so that concurrent creates cannot pass the limit together.
     pub(crate) async fn create(self, title: &str, body: &str) -> Result<Option<Note>, sqlx::Error> {
         let now = now_ms();
-        let id = uuid::Uuid::new_v4().to_string();
+        // UUIDv7: ids that sort as the notes were made, within a millisecond too (the uuid
+        // crate counts within one), so that "newest first" is stable.
+        let id = uuid::Uuid::now_v7().to_string();
         sqlx::query_as(concat!(
             "INSERT INTO notes (id, owner_id, title, body, created_at, updated_at) ",
             "SELECT $1, $2, $3, $4, $5, $5 ",

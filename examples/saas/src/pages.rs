@@ -5,7 +5,7 @@ use routekit::axum::response::{Html, IntoResponse, Response};
 use routekit::http::{HeaderValue, StatusCode, header};
 use routekit::{ErrorPage, Session};
 
-use crate::html::escape;
+use routekit::escape_html;
 
 /// The role that opens the admin pages (`app/admin`, `app/api/admin`).
 pub(crate) const ADMIN_ROLE: &str = "super-admin";
@@ -40,7 +40,7 @@ impl<'a> Viewer<'a> {
     pub(crate) fn csrf_field(&self) -> String {
         format!(
             r#"<input type="hidden" name="csrf_token" value="{}">"#,
-            escape(self.csrf)
+            escape_html(self.csrf)
         )
     }
 }
@@ -57,7 +57,7 @@ fn nav(viewer: &Viewer<'_>) -> String {
             }
             links.push_str(&format!(
                 r#"<span class="muted">{}</span><form method="post" action="/auth/sign-out">{}<button class="secondary" type="submit">Sign out</button></form>"#,
-                escape(&session.email),
+                escape_html(&session.email),
                 viewer.csrf_field()
             ));
         }
@@ -78,7 +78,7 @@ fn nav(viewer: &Viewer<'_>) -> String {
 pub(crate) fn layout(viewer: &Viewer<'_>, title: &str, body: &str, narrow: bool) -> Html<String> {
     Html(format!(
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{title} · routekit notes</title>\n<link rel=\"stylesheet\" href=\"/assets/app.css\">\n</head>\n<body>\n<header class=\"top\"><nav>{nav}</nav></header>\n<main{class}>\n<h1>{title}</h1>\n{body}\n</main>\n</body>\n</html>\n",
-        title = escape(title),
+        title = escape_html(title),
         nav = nav(viewer),
         class = if narrow { " class=\"narrow\"" } else { "" },
     ))
@@ -93,7 +93,7 @@ pub(crate) fn page(viewer: &Viewer<'_>, title: &str, body: &str) -> Html<String>
 pub(crate) fn alert(text: &str) -> String {
     format!(
         r#"<p class="alert" role="alert" id="error">{}</p>"#,
-        escape(text)
+        escape_html(text)
     )
 }
 
@@ -101,7 +101,7 @@ pub(crate) fn alert(text: &str) -> String {
 pub(crate) fn notice(text: &str) -> String {
     format!(
         r#"<p class="notice" role="status" id="notice">{}</p>"#,
-        escape(text)
+        escape_html(text)
     )
 }
 
@@ -148,15 +148,15 @@ pub(crate) fn error_page(error: &ErrorPage) -> Html<String> {
             };
             format!(
                 "<li><strong>{}</strong>: {}</li>",
-                escape(name),
-                escape(f.message())
+                escape_html(name),
+                escape_html(f.message())
             )
         })
         .collect();
     let fields = if fields.is_empty() {
         // A client error's message is written for the user (a server error's says nothing).
         if error.status.is_client_error() && error.status != StatusCode::NOT_FOUND {
-            format!("<p>{}</p>", escape(&error.message))
+            format!("<p>{}</p>", escape_html(&error.message))
         } else {
             String::new()
         }
@@ -166,8 +166,8 @@ pub(crate) fn error_page(error: &ErrorPage) -> Html<String> {
     let body = format!(
         r#"<div class="card" data-status="{status}" data-code="{code}"><p>{text}</p>{fields}<p class="muted">Error {status} · <code>{code}</code></p><p><a class="button" href="/">Home</a> <a href="/dashboard">Dashboard</a></p></div>"#,
         status = error.status.as_u16(),
-        code = escape(&error.code),
-        text = escape(text),
+        code = escape_html(&error.code),
+        text = escape_html(text),
     );
     layout(&Viewer::anonymous(), title, &body, true)
 }
@@ -209,6 +209,18 @@ pub(crate) fn with_query(path: &str, pairs: &[(&str, &str)]) -> String {
         .collect::<Vec<_>>()
         .join("&");
     format!("{path}?{query}")
+}
+
+/// The "check your inbox" page after a mail was asked for: `text` (HTML, escaped by the
+/// caller), then how the link works; the response keeps the link's PKCE verifier
+/// (`verifier_cookie`, from [`crate::mail_flow::start`]).
+pub(crate) fn check_inbox(viewer: &Viewer<'_>, text: &str, verifier_cookie: &str) -> Response {
+    let body = format!(
+        r#"<div class="card" id="check-inbox"><p>{text}</p><p>Open it in this browser. It works once, for an hour.</p></div>"#
+    );
+    let mut res = page(viewer, "Check your inbox", &body).into_response();
+    set_cookie(&mut res, verifier_cookie);
+    res
 }
 
 /// Adds a `Set-Cookie` to `res`.

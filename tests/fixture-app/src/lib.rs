@@ -9,7 +9,6 @@
 //! assert!(app.manifest().iter().any(|r| r.url == "/hello"));
 //! ```
 
-mod html;
 mod validate;
 
 routekit::routes!();

@@ -11,7 +11,7 @@ use routekit::{ApiResult, Auth, AuthApi, CsrfToken, Json, Query, Session};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::html::escape;
+use routekit::escape_html;
 use crate::pages::{Viewer, layout, notice};
 
 pub const AUTH: Auth = Auth::Required;
@@ -44,11 +44,11 @@ pub async fn GET(
         .map(|f| {
             format!(
                 r#"<tr data-factor="{id}"><td>Authenticator app{name}</td><td>verified</td><td><form method="post" action="/account/factors/{id}">{csrf}<button class="danger" type="submit">Remove</button></form></td></tr>"#,
-                id = escape(&f.id),
+                id = escape_html(&f.id),
                 name = if f.friendly_name.is_empty() {
                     String::new()
                 } else {
-                    format!(" ({})", escape(&f.friendly_name))
+                    format!(" ({})", escape_html(&f.friendly_name))
                 },
                 csrf = viewer.csrf_field(),
             )
@@ -74,7 +74,7 @@ pub async fn GET(
 <form method="post" action="/account/password">{csrf}
 <label>New password <input name="password" type="password" autocomplete="new-password" minlength="8" required></label>
 <button type="submit">Change password</button></form></section>"#,
-        email = escape(&session.email),
+        email = escape_html(&session.email),
         aal = session.aal.as_str(),
         csrf = viewer.csrf_field(),
     );

@@ -5,7 +5,7 @@ use routekit::axum::response::Html;
 use routekit::{ApiResult, Auth, AuthApi, CsrfToken, Query, Session};
 use serde::Deserialize;
 
-use crate::html::escape;
+use routekit::escape_html;
 use crate::pages::{Viewer, layout, notice};
 
 pub const AUTH: Auth = Auth::Role("super-admin");
@@ -49,7 +49,7 @@ pub async fn GET(
                 };
                 format!(
                     r#"<form method="post" action="/admin/users/{id}" class="row">{csrf}<button class="{class}" name="action" value="{value}">{label}</button><button class="secondary" name="action" value="sign-out">Sign out everywhere</button></form>"#,
-                    id = escape(&user.id),
+                    id = escape_html(&user.id),
                     csrf = viewer.csrf_field(),
                     value = ban.0,
                     label = ban.1,
@@ -58,8 +58,8 @@ pub async fn GET(
             };
             format!(
                 r#"<tr data-email="{email}"><td>{email}</td><td>{role}</td><td>{confirmed}</td><td class="status">{status}</td><td>{actions}</td></tr>"#,
-                email = escape(&user.email),
-                role = escape(&role),
+                email = escape_html(&user.email),
+                role = escape_html(&role),
                 confirmed = if user.email_confirmed_at.is_some() { "yes" } else { "no" },
                 status = if banned { "banned" } else { "active" },
             )

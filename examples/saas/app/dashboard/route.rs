@@ -6,7 +6,7 @@ use routekit::axum::response::Html;
 use routekit::{ApiResult, Auth, CsrfToken, Db, Query, Session};
 use serde::Deserialize;
 
-use crate::html::escape;
+use routekit::escape_html;
 use crate::notes::{Note, Notes};
 use crate::pages::{Viewer, layout, notice};
 
@@ -21,9 +21,9 @@ pub struct Params {
 fn item(note: &Note) -> String {
     format!(
         r#"<li data-id="{id}"><h3>{title}</h3><p>{body}</p><div class="row"><button class="secondary" data-action="edit">Edit</button><button class="danger" data-action="delete">Delete</button></div></li>"#,
-        id = escape(&note.id),
-        title = escape(&note.title),
-        body = escape(&note.body),
+        id = escape_html(&note.id),
+        title = escape_html(&note.title),
+        body = escape_html(&note.body),
     )
 }
 

@@ -37,29 +37,7 @@ pub(crate) async fn with_auth_config(auth: routekit_auth::AuthConfig) -> TestSer
     TestServer::spawn(app.into_service()).await
 }
 
-/// Asserts a JSON error body with `code`, and returns the response's headers.
-pub(crate) async fn assert_error(
-    res: reqwest::Response,
-    status: u16,
-    code: &str,
-) -> reqwest::header::HeaderMap {
-    assert_eq!(
-        res.status().as_u16(),
-        status,
-        "status for expected `{code}`"
-    );
-    let headers = res.headers().clone();
-    assert_eq!(headers["content-type"], "application/json");
-    let body: Value = res.json().await.expect("JSON error body");
-    assert_eq!(body["error"]["code"], code, "body: {body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()),
-        "body: {body}"
-    );
-    headers
-}
+pub(crate) use routekit_test::assert_error;
 
 /// Enrolls and verifies a TOTP factor on the auth server at `base` for the `aal1` session's
 /// user, through its HTTP API as supabase-js would; returns the `aal2` session.

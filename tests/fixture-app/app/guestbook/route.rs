@@ -10,14 +10,14 @@ use routekit::{CsrfToken, Form, Redirect, Valid};
 use serde::Deserialize;
 use validator::Validate;
 
-use crate::html::escape;
+use routekit::escape_html;
 
 const PAGE: &str = include_str!("page.html");
 
 pub async fn GET(token: CsrfToken) -> Html<String> {
     let entries: String = store::all()
         .iter()
-        .map(|m| format!("<li>{}</li>", escape(m)))
+        .map(|m| format!("<li>{}</li>", escape_html(m)))
         .collect();
     Html(
         PAGE.replace("{{csrf_token}}", token.as_str())

@@ -8,7 +8,7 @@ use routekit::http::StatusCode;
 use routekit::{ApiResult, Auth, AuthApi, CsrfToken, Form, Session, SessionCookie};
 use serde::Deserialize;
 
-use crate::html::escape;
+use routekit::escape_html;
 use crate::pages::{Viewer, alert, layout, redirect_with_cookies, with_status};
 
 pub const AUTH: Auth = Auth::Required;
@@ -27,7 +27,7 @@ fn confirm_form(viewer: &Viewer<'_>, factor_id: &str) -> String {
 <label>The 6-digit code your app shows <input name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{{6}}" required></label>
 <button type="submit">Turn on two-factor authentication</button></form>"#,
         csrf = viewer.csrf_field(),
-        id = escape(factor_id),
+        id = escape_html(factor_id),
     )
 }
 
@@ -50,7 +50,7 @@ pub async fn POST(
 <div class="qr" id="qr">{qr}</div>
 <p>Or type this secret in: <code class="secret" id="secret">{secret}</code></p></div>{form}"#,
             qr = enrollment.qr_code,
-            secret = escape(&enrollment.secret),
+            secret = escape_html(&enrollment.secret),
             form = confirm_form(&viewer, &enrollment.id),
         );
         return Ok(page(&viewer, &body).into_response());

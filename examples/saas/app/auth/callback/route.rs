@@ -21,7 +21,7 @@ pub struct Callback {
 fn failed(csrf: &str, why: &str) -> Response {
     let body = format!(
         r#"<div class="card" id="link-failed"><p>{}</p><p><a class="button" href="/auth/sign-in">Sign in</a> <a href="/auth/magic-link">Mail me a new link</a></p></div>"#,
-        crate::html::escape(why)
+        routekit::escape_html(why)
     );
     let page: Html<String> = page(&Viewer::new(None, csrf), "This link did not work", &body);
     let mut res = with_status(page, StatusCode::BAD_REQUEST);

@@ -2,12 +2,12 @@
 //! is answered alike). The link signs the user in through `/auth/callback` and leads to
 //! `/auth/reset-password`.
 
-use routekit::axum::response::{Html, IntoResponse, Response};
+use routekit::axum::response::{Html, Response};
 use routekit::{ApiResult, AuthApi, CsrfToken, Form, Session};
 use serde::Deserialize;
 
-use crate::html::escape;
-use crate::pages::{Viewer, alert, page, refusal, with_status};
+use routekit::escape_html;
+use crate::pages::{Viewer, alert, check_inbox, page, refusal, with_status};
 
 fn form(viewer: &Viewer<'_>, error: Option<&str>) -> Html<String> {
     page(
@@ -44,13 +44,11 @@ pub async fn POST(
     let viewer = Viewer::new(None, csrf.as_str());
     match auth.recover(&client, &address.email, &options).await {
         Ok(()) => {
-            let body = format!(
-                r#"<div class="card" id="check-inbox"><p>If <strong>{}</strong> has an account, a link to choose a new password is on its way.</p><p>Open it in this browser. It works once, for an hour.</p></div>"#,
-                escape(address.email.trim())
+            let text = format!(
+                "If <strong>{}</strong> has an account, a link to choose a new password is on its way.",
+                escape_html(address.email.trim())
             );
-            let mut res = page(&viewer, "Check your inbox", &body).into_response();
-            crate::pages::set_cookie(&mut res, &verifier);
-            Ok(res)
+            Ok(check_inbox(&viewer, &text, &verifier))
         }
         Err(e) => match refusal(&e) {
             Some(message) => Ok(with_status(form(&viewer, Some(&message)), e.status())),

@@ -2,12 +2,14 @@
 //! address (an address without one is answered alike and mailed nothing), and leads to
 //! `/auth/callback`.
 
-use routekit::axum::response::{Html, IntoResponse, Response};
+use routekit::axum::response::{Html, Response};
 use routekit::{ApiResult, AuthApi, CsrfToken, Form, Query, Session};
 use serde::Deserialize;
 
-use crate::html::escape;
-use crate::pages::{PageParams, Viewer, alert, page, refusal, safe_next, with_status};
+use routekit::escape_html;
+use crate::pages::{
+    PageParams, Viewer, alert, check_inbox, page, refusal, safe_next, with_status,
+};
 
 fn form(viewer: &Viewer<'_>, next: &str, error: Option<&str>) -> Html<String> {
     page(
@@ -23,7 +25,7 @@ fn form(viewer: &Viewer<'_>, next: &str, error: Option<&str>) -> Html<String> {
 <p><a href="/auth/sign-in">Sign in with a password</a></p>"#,
             error = error.map(alert).unwrap_or_default(),
             csrf = viewer.csrf_field(),
-            next = escape(next),
+            next = escape_html(next),
         ),
     )
 }
@@ -56,13 +58,11 @@ pub async fn POST(
         .await
     {
         Ok(()) => {
-            let body = format!(
-                r#"<div class="card" id="check-inbox"><p>If <strong>{}</strong> has an account, a sign-in link is on its way.</p><p>Open it in this browser. It works once, for an hour.</p></div>"#,
-                escape(address.email.trim())
+            let text = format!(
+                "If <strong>{}</strong> has an account, a sign-in link is on its way.",
+                escape_html(address.email.trim())
             );
-            let mut res = page(&viewer, "Check your inbox", &body).into_response();
-            crate::pages::set_cookie(&mut res, &verifier);
-            Ok(res)
+            Ok(check_inbox(&viewer, &text, &verifier))
         }
         Err(e) => match refusal(&e) {
             Some(message) => Ok(with_status(form(&viewer, &next, Some(&message)), e.status())),

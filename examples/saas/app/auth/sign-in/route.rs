@@ -7,7 +7,7 @@ use routekit::axum::response::{Html, Response};
 use routekit::{ApiResult, AuthApi, CsrfToken, Form, Query, Session, SessionCookie};
 use serde::Deserialize;
 
-use crate::html::escape;
+use routekit::escape_html;
 use crate::pages::{
     PageParams, Viewer, alert, page, redirect_with_cookies, safe_next, with_query,
 };
@@ -39,8 +39,8 @@ pub async fn GET(
 </form>
 <p><a href="/auth/magic-link?next={next_query}">Sign in with a link by e-mail</a> · New here? <a href="/auth/sign-up">Create an account</a></p>"#,
             csrf = viewer.csrf_field(),
-            next = escape(&next),
-            next_query = escape(&percent_encoding::utf8_percent_encode(&next, percent_encoding::NON_ALPHANUMERIC).to_string()),
+            next = escape_html(&next),
+            next_query = escape_html(&percent_encoding::utf8_percent_encode(&next, percent_encoding::NON_ALPHANUMERIC).to_string()),
         ),
     )
 }

@@ -4,13 +4,14 @@
 //! at once. An address that has an account already gets the same answer as a new one.
 
 use routekit::auth::SignUp;
-use routekit::axum::response::{Html, IntoResponse, Response};
+use routekit::axum::response::{Html, Response};
 use routekit::{ApiResult, AuthApi, CsrfToken, Form, Query, Session, SessionCookie};
 use serde::Deserialize;
 
-use crate::html::escape;
+use routekit::escape_html;
 use crate::pages::{
-    PageParams, Viewer, alert, page, redirect_with_cookies, refusal, safe_next, with_status,
+    PageParams, Viewer, alert, check_inbox, page, redirect_with_cookies, refusal, safe_next,
+    with_status,
 };
 
 fn form(viewer: &Viewer<'_>, next: &str, email: &str, error: Option<&str>) -> Html<String> {
@@ -29,8 +30,8 @@ fn form(viewer: &Viewer<'_>, next: &str, email: &str, error: Option<&str>) -> Ht
 <p>Have an account? <a href="/auth/sign-in">Sign in</a></p>"#,
             error = error.map(alert).unwrap_or_default(),
             csrf = viewer.csrf_field(),
-            next = escape(next),
-            email = escape(email),
+            next = escape_html(next),
+            email = escape_html(email),
         ),
     )
 }
@@ -68,14 +69,11 @@ pub async fn POST(
             Ok(redirect_with_cookies(&next, cookie.replace(&session.to_json())))
         }
         Ok(_) => {
-            let body = format!(
-                r#"<div class="card" id="check-inbox"><p>We sent a confirmation link to <strong>{}</strong>.</p><p>Open it in this browser to finish signing up. It works once, for an hour.</p></div>"#,
-                escape(account.email.trim())
+            let text = format!(
+                "We sent a confirmation link to <strong>{}</strong> to finish signing up.",
+                escape_html(account.email.trim())
             );
-            let viewer = Viewer::new(None, csrf.as_str());
-            let mut res = page(&viewer, "Check your inbox", &body).into_response();
-            crate::pages::set_cookie(&mut res, &verifier);
-            Ok(res)
+            Ok(check_inbox(&Viewer::new(None, csrf.as_str()), &text, &verifier))
         }
         Err(e) => match refusal(&e) {
             Some(message) => {

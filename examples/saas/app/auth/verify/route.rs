@@ -10,7 +10,7 @@ use routekit::{ApiResult, AuthApi, CsrfToken, Form, Query, SessionCookie};
 use routekit::auth::ErrorCode;
 use serde::Deserialize;
 
-use crate::html::escape;
+use routekit::escape_html;
 use crate::pages::{
     PageParams, Viewer, alert, page, redirect_with_cookies, safe_next, with_query,
 };
@@ -39,7 +39,7 @@ pub async fn GET(
 </form>
 <form method="post" action="/auth/sign-out">{csrf}<button class="link" type="submit">Sign out instead</button></form>"#,
             csrf = viewer.csrf_field(),
-            next = escape(&next),
+            next = escape_html(&next),
         ),
     )
 }

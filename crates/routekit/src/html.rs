@@ -1,8 +1,14 @@
-//! Escaping text for HTML pages rendered without a template engine.
+//! Escaping text for HTML that a route renders without a template engine.
 
 /// `text` with `& < > " '` escaped, safe inside elements and quoted attributes.
 ///
-pub(crate) fn escape(text: &str) -> String {
+/// ```
+/// assert_eq!(
+///     routekit::escape_html(r#"<a href="x">Tom & Jerry's</a>"#),
+///     "&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&#39;s&lt;/a&gt;"
+/// );
+/// ```
+pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
