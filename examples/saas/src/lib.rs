@@ -141,7 +141,7 @@ pub async fn app_with(
 ///
 /// ```
 /// let app = saas::routes_only(&saas::Config::default());
-/// assert!(app.manifest().iter().any(|r| r.url == "/hello"));
+/// assert!(app.manifest().iter().any(|r| r.url == "/dashboard"));
 /// ```
 pub fn routes_only(config: &Config) -> routekit::App {
     let app =
