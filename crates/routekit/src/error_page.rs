@@ -11,7 +11,9 @@ use http::{HeaderValue, StatusCode, header};
 
 use crate::field::FieldError;
 
-/// The largest error body read back to render its page; larger ones are passed through.
+/// The largest error body read back to render its page. routekit's own errors are far smaller;
+/// a larger or broken body (not one of ours) is answered with its status alone, since reading
+/// it consumed it.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
 /// One error, as an error page renders it: routekit's JSON error (`status`, `code`,
