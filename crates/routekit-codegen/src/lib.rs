@@ -15,6 +15,7 @@
 // The examples are build scripts, where `fn main` is the point.
 #![allow(clippy::needless_doctest_main)]
 
+mod describe;
 mod error;
 mod plan;
 mod render;
@@ -25,6 +26,9 @@ use std::env;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+pub use describe::{
+    AuthRule, Declared, HandlerDescription, RouteDescription, SessionUse, describe, describe_source,
+};
 pub use error::{Diagnostic, Error, Location};
 pub use plan::{PlannedRoute, RoutePlan, plan};
 pub use render::{HEADER, render};
