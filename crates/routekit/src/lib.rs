@@ -41,6 +41,7 @@ mod app;
 #[cfg(feature = "captcha")]
 mod captcha_guard;
 mod context;
+mod dev;
 mod edge;
 mod error;
 mod error_page;
@@ -60,6 +61,7 @@ mod session;
 mod valid;
 
 pub use app::{App, AppConfig, AppConfigError, AppService, CSRF_VAR, DEFAULT_BODY_LIMIT};
+pub use dev::{DEV_READY_LINE, DEV_STATUS_VAR};
 pub use edge::{Edge, EdgeFuture, REQUEST_ID_HEADER, RequestId};
 pub use error::{ApiError, ApiResult};
 pub use error_page::ErrorPage;
@@ -71,7 +73,7 @@ pub use json::Json;
 pub use navigation::is_navigation;
 pub use redirect::{Redirect, is_local_path};
 pub use route::{Auth, Route, RouteInfo, RouteSettings, RouteTable};
-pub use serve::{bind_address, init_logging, serve_with_shutdown, shutdown_signal};
+pub use serve::{bind_address, init_logging, listener, serve_with_shutdown, shutdown_signal};
 #[cfg(feature = "auth")]
 pub use session::AuthApi;
 #[cfg(feature = "sessions")]

@@ -34,8 +34,36 @@ pub fn bind_address() -> io::Result<SocketAddr> {
     Ok(SocketAddr::new(ip, port))
 }
 
+/// The socket to serve on: the one a supervisor handed over (`LISTEN_FDS`, the systemd
+/// socket-activation protocol that `routekit dev`, systemd and `systemfd` speak), else a new
+/// one bound to [`bind_address`]. A handed-over socket outlives this process, so a new
+/// server can take over from an old one without a client ever seeing a refused connection.
+///
+/// ```no_run
+/// # async fn run(app: routekit::App) -> std::io::Result<()> {
+/// let listener = routekit::listener().await?;
+/// println!("listening on http://{}", listener.local_addr()?);
+/// routekit::serve_with_shutdown(listener, app, routekit::shutdown_signal()).await
+/// # }
+/// ```
+pub async fn listener() -> io::Result<TcpListener> {
+    let mut fds = listenfd::ListenFd::from_env();
+    if let Some(socket) = fds
+        .take_tcp_listener(0)
+        .map_err(|e| io::Error::new(e.kind(), format!("the socket in LISTEN_FDS: {e}")))?
+    {
+        socket.set_nonblocking(true)?;
+        return TcpListener::from_std(socket);
+    }
+    let addr = bind_address()?;
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))
+}
+
 /// Serves `app` on `listener` until `shutdown` completes, then stops accepting and waits for
-/// in-flight requests to finish.
+/// in-flight requests to finish. Under `routekit dev` it also says when it serves, and shows
+/// the last failed build's errors over its HTML pages (see `ROUTEKIT_DEV_STATUS`).
 ///
 /// ```no_run
 /// # async fn run(app: routekit::App) -> std::io::Result<()> {
@@ -49,17 +77,44 @@ where
 {
     app.check()?;
     let service = app.into_service();
-    // One `Edge` per connection, knowing the peer: handlers and the auth server read it as
-    // `ConnectInfo<SocketAddr>` (rate limits, MFA challenge binding).
+    let Some(status) = crate::dev::status_file() else {
+        // One `Edge` per connection, knowing the peer: handlers and the auth server read it
+        // as `ConnectInfo<SocketAddr>` (rate limits, MFA challenge binding).
+        let make = tower::service_fn(
+            move |stream: axum::serve::IncomingStream<'_, TcpListener>| {
+                let edge = service.clone().with_peer(*stream.remote_addr());
+                std::future::ready(Ok::<_, std::convert::Infallible>(edge))
+            },
+        );
+        return axum::serve(listener, make)
+            .with_graceful_shutdown(shutdown)
+            .await;
+    };
+    use tower::ServiceExt;
     let make = tower::service_fn(
-        move |stream: axum::serve::IncomingStream<'_, TcpListener>| {
-            let edge = service.clone().with_peer(*stream.remote_addr());
+        move |stream: axum::serve::IncomingStream<'_, crate::dev::HandOver>| {
+            let status = status.clone();
+            let edge = service
+                .clone()
+                .with_peer(*stream.remote_addr())
+                .and_then(move |response| {
+                    let status = status.clone();
+                    async move { Ok(crate::dev::with_overlay(&status, response).await) }
+                });
             std::future::ready(Ok::<_, std::convert::Infallible>(edge))
         },
     );
-    axum::serve(listener, make)
-        .with_graceful_shutdown(shutdown)
-        .await
+    // Stop accepting at the signal, close idle connections a moment later (see HandOver).
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stop.send(true);
+        tokio::time::sleep(crate::dev::HANDOVER_GRACE).await;
+    };
+    let server = axum::serve(crate::dev::HandOver::new(listener, stopped), make)
+        .with_graceful_shutdown(shutdown);
+    crate::dev::announce_ready();
+    server.await
 }
 
 /// Completes on Ctrl-C or SIGTERM. The signal handlers are installed when this is called,
@@ -118,8 +173,9 @@ pub fn init_logging() {
 }
 
 impl App {
-    /// Binds [`bind_address`] (`HOST`/`PORT`, default `127.0.0.1:3000`), logs the URL and
-    /// serves until Ctrl-C or SIGTERM, finishing in-flight requests.
+    /// Takes [`listener`] (a handed-over socket, else [`bind_address`]: `HOST`/`PORT`,
+    /// default `127.0.0.1:3000`), logs the URL and serves until Ctrl-C or SIGTERM, finishing
+    /// in-flight requests.
     ///
     /// ```no_run
     /// # async fn run(app: routekit::App) -> std::io::Result<()> {
@@ -130,10 +186,7 @@ impl App {
         init_logging();
         // A route that needs auth the app does not have fails here, naming its file.
         self.check()?;
-        let addr = bind_address()?;
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
+        let listener = listener().await?;
         let local = listener.local_addr()?;
         // Handlers first: whoever reads the next line may send SIGTERM at once.
         let shutdown = shutdown_signal();

@@ -136,8 +136,8 @@ pub async fn app_with(
     Ok(app)
 }
 
-/// The routes from `app/` and their settings, without connecting to anything (for
-/// `saas routes`).
+/// The routes from `app/` and their settings, without connecting to anything (for tests and
+/// [`routekit::App::routes_report`]).
 ///
 /// ```
 /// let app = saas::routes_only(&saas::Config::default());

@@ -13,7 +13,7 @@ use sha2::Sha256;
 
 use crate::WebhookSecret;
 
-/// Signed by the sender, so not CSRF-checked (`saas routes` warns about it, as it should).
+/// Signed by the sender, so not CSRF-checked (`routekit routes` warns about it, as it should).
 pub const CSRF: bool = false;
 
 #[derive(Deserialize)]
