@@ -390,6 +390,24 @@ impl Admin<'_> {
             .ok_or_else(|| ErrorCode::AdminUserNotFound.into())
     }
 
+    /// The user with this e-mail address (compared as sign-in compares it: trimmed, case
+    /// folded), or 404 `user_not_found`; what an operator types where GoTrue wants an id.
+    ///
+    /// ```no_run
+    /// # async fn f(auth: routekit_auth::AuthService) -> Result<(), routekit_auth::AuthError> {
+    /// let ann = auth.admin().user_by_email("Ann@Example.com").await?;
+    /// assert_eq!(ann.email, "ann@example.com");
+    /// # Ok(()) }
+    /// ```
+    pub async fn user_by_email(&self, email: &str) -> Result<User, AuthError> {
+        let email = normalise_email(email)?;
+        self.auth
+            .store()
+            .user_by_email(&email)
+            .await?
+            .ok_or_else(|| ErrorCode::AdminUserNotFound.into())
+    }
+
     /// Creates a user, with no confirmation mail and no session. An address that has an
     /// account is 422 `email_exists`; a password must meet the sign-up rules.
     pub async fn create_user(&self, account: NewAccount) -> Result<User, AuthError> {
