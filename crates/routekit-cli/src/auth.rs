@@ -266,12 +266,11 @@ fn users_table(users: &[User]) -> String {
         "CONFIRMED",
         "BANNED UNTIL",
         "LAST SIGN-IN",
-    ]
-    .map(str::to_owned);
-    let rows: Vec<[String; 6]> = users
+    ];
+    let rows: Vec<Vec<String>> = users
         .iter()
         .map(|u| {
-            [
+            vec![
                 u.id.clone(),
                 u.email.clone(),
                 role_of(u),
@@ -281,19 +280,9 @@ fn users_table(users: &[User]) -> String {
             ]
         })
         .collect();
-    let mut widths = [0; 6];
-    for row in std::iter::once(&header).chain(&rows) {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
     let mut out = String::new();
-    for row in std::iter::once(&header).chain(&rows) {
-        let mut line = String::new();
-        for (cell, w) in row.iter().zip(widths) {
-            let _ = write!(line, "{cell:w$}  ");
-        }
-        let _ = writeln!(out, "{}", line.trim_end());
+    for line in crate::term::table(&header, &rows) {
+        let _ = writeln!(out, "{line}");
     }
     out
 }

@@ -324,21 +324,11 @@ impl Report {
     /// assert!(text.starts_with("METHOD  URL  AUTH  CSRF  CAPTCHA  BODY LIMIT  FILE\nGET     /    -     -     -        default     app/route.rs:1\n"));
     /// ```
     pub fn text(&self, style: Style) -> String {
-        let header = [
-            "METHOD",
-            "URL",
-            "AUTH",
-            "CSRF",
-            "CAPTCHA",
-            "BODY LIMIT",
-            "FILE",
-        ]
-        .map(str::to_owned);
-        let rows: Vec<[String; 7]> = self
+        let rows: Vec<Vec<String>> = self
             .rows
             .iter()
             .map(|r| {
-                [
+                vec![
                     r.method.as_str().to_owned(),
                     r.url.clone(),
                     r.auth.label(),
@@ -349,23 +339,21 @@ impl Report {
                 ]
             })
             .collect();
-        let mut widths = [0; 7];
-        for row in std::iter::once(&header).chain(&rows) {
-            for (width, cell) in widths.iter_mut().zip(row) {
-                *width = (*width).max(cell.chars().count());
-            }
-        }
+        let header = [
+            "METHOD",
+            "URL",
+            "AUTH",
+            "CSRF",
+            "CAPTCHA",
+            "BODY LIMIT",
+            "FILE",
+        ];
+        let mut lines = crate::term::table(&header, &rows).into_iter();
         let mut out = String::new();
-        let line = |row: &[String; 7]| {
-            let mut line = String::new();
-            for (cell, width) in row.iter().zip(widths) {
-                let _ = write!(line, "{cell:width$}  ");
-            }
-            line.trim_end().to_owned()
-        };
-        let _ = writeln!(out, "{}", style.bold(&line(&header)));
-        for (row, data) in rows.iter().zip(&self.rows) {
-            let text = line(row);
+        if let Some(header) = lines.next() {
+            let _ = writeln!(out, "{}", style.bold(&header));
+        }
+        for (text, data) in lines.zip(&self.rows) {
             let text = match data.csrf {
                 CsrfState::Exempt | CsrfState::Off => style.warning(&text),
                 _ => text,

@@ -78,3 +78,37 @@ impl Style {
         self.paint("2", text)
     }
 }
+
+/// Lines of a table: each column as wide as its widest cell, two spaces between columns, no
+/// trailing spaces.
+///
+/// ```
+/// let lines = routekit_cli::term::table(
+///     &["NAME", "ROLE"],
+///     &[vec!["ann".to_owned(), "admin".to_owned()]],
+/// );
+/// assert_eq!(lines, ["NAME  ROLE", "ann   admin"]);
+/// ```
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> Vec<String> {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut line = String::new();
+        for (cell, width) in cells.zip(&widths) {
+            line.push_str(cell);
+            let pad = width.saturating_sub(cell.chars().count()) + 2;
+            line.extend(std::iter::repeat_n(' ', pad));
+        }
+        line.trim_end().to_owned()
+    };
+    std::iter::once(line(&mut header.iter().copied()))
+        .chain(
+            rows.iter()
+                .map(|row| line(&mut row.iter().map(String::as_str))),
+        )
+        .collect()
+}

@@ -12,7 +12,7 @@ use syn::spanned::Spanned;
 
 use crate::error::{Diagnostic, Error, Location};
 use crate::plan::plan;
-use crate::scan::{Method, scan};
+use crate::scan::{Method, scan, use_names};
 
 /// A setting's value as the route file spells it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,16 +203,6 @@ pub fn describe_source(source: &str, path: &str) -> Result<RouteDescription, Dia
     }
     description.handlers.sort_by_key(|h| h.method);
     Ok(description)
-}
-
-fn use_names<'a>(tree: &'a syn::UseTree, out: &mut Vec<&'a syn::Ident>) {
-    match tree {
-        syn::UseTree::Path(p) => use_names(&p.tree, out),
-        syn::UseTree::Name(n) => out.push(&n.ident),
-        syn::UseTree::Rename(r) => out.push(&r.rename),
-        syn::UseTree::Group(g) => g.items.iter().for_each(|t| use_names(t, out)),
-        syn::UseTree::Glob(_) => {}
-    }
 }
 
 /// The strongest session use among the handler's parameters.

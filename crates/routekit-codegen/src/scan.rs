@@ -371,7 +371,7 @@ fn check_handler_name(
 }
 
 /// The names a `pub use` brings into the module (renames count by their new name).
-fn use_names<'a>(tree: &'a syn::UseTree, out: &mut Vec<&'a syn::Ident>) {
+pub(crate) fn use_names<'a>(tree: &'a syn::UseTree, out: &mut Vec<&'a syn::Ident>) {
     match tree {
         syn::UseTree::Path(p) => use_names(&p.tree, out),
         syn::UseTree::Name(n) => out.push(&n.ident),
