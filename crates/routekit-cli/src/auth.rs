@@ -96,7 +96,6 @@ pub async fn run(config: AuthConfig, command: &Command, json: bool) -> Result<St
         .await
         .map_err(|e| format!("cannot open the auth database: {e}"))?;
     let admin = auth.admin();
-    let fail = |e: routekit_auth::AuthError| format!("{}: {e}", e.code().as_str());
     let out = match command {
         Command::ListUsers { page, per_page } => {
             let page = admin.list_users(*page, *per_page).await.map_err(fail)?;
@@ -153,28 +152,16 @@ pub async fn run(config: AuthConfig, command: &Command, json: bool) -> Result<St
         }
         Command::BanUser { user, duration } => {
             let ban = Ban::parse(duration).map_err(fail)?;
-            let user = find(&auth, user).await.map_err(fail)?;
-            let user = admin
-                .update_user(&user.id, AccountUpdate::default().ban(ban))
-                .await
-                .map_err(fail)?;
-            user_result(&user, json, "banned")
+            let update = AccountUpdate::default().ban(ban);
+            user_result(&update_user(&auth, user, update).await?, json, "banned")
         }
         Command::UnbanUser(user) => {
-            let user = find(&auth, user).await.map_err(fail)?;
-            let user = admin
-                .update_user(&user.id, AccountUpdate::default().ban(Ban::Lift))
-                .await
-                .map_err(fail)?;
-            user_result(&user, json, "unbanned")
+            let update = AccountUpdate::default().ban(Ban::Lift);
+            user_result(&update_user(&auth, user, update).await?, json, "unbanned")
         }
         Command::SetRole { user, role } => {
-            let user = find(&auth, user).await.map_err(fail)?;
-            let user = admin
-                .update_user(&user.id, AccountUpdate::role(role.as_deref()))
-                .await
-                .map_err(fail)?;
-            user_result(&user, json, "updated")
+            let update = AccountUpdate::role(role.as_deref());
+            user_result(&update_user(&auth, user, update).await?, json, "updated")
         }
         Command::RevokeSessions(user) => {
             let user = find(&auth, user).await.map_err(fail)?;
@@ -212,6 +199,11 @@ pub async fn run(config: AuthConfig, command: &Command, json: bool) -> Result<St
     Ok(out)
 }
 
+/// An auth error as the command reports it: its GoTrue code, then its message.
+fn fail(e: routekit_auth::AuthError) -> String {
+    format!("{}: {e}", e.code().as_str())
+}
+
 /// A user by id, or by e-mail address when the argument has an `@`.
 async fn find(auth: &AuthService, user: &str) -> Result<User, routekit_auth::AuthError> {
     if user.contains('@') {
@@ -219,6 +211,19 @@ async fn find(auth: &AuthService, user: &str) -> Result<User, routekit_auth::Aut
     } else {
         auth.admin().user(user).await
     }
+}
+
+/// Finds `user` (see [`find`]) and applies `update` through the admin API.
+async fn update_user(
+    auth: &AuthService,
+    user: &str,
+    update: AccountUpdate,
+) -> Result<User, String> {
+    let user = find(auth, user).await.map_err(fail)?;
+    auth.admin()
+        .update_user(&user.id, update)
+        .await
+        .map_err(fail)
 }
 
 fn pretty(value: &Value) -> String {

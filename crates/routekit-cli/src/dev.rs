@@ -450,7 +450,6 @@ async fn build(project: &Project) -> Result<(), Failure> {
     let cargo_lines = tokio::spawn(forward(stderr, true));
     let mut messages = BufReader::new(stdout).lines();
     let mut errors = Vec::new();
-    let mut terminal = String::new();
     while let Ok(Some(line)) = messages.next_line().await {
         let Ok(message) = serde_json::from_str::<Value>(&line) else {
             continue;
@@ -461,7 +460,6 @@ async fn build(project: &Project) -> Result<(), Failure> {
         let rendered = message["message"]["rendered"].as_str().unwrap_or_default();
         eprint!("{rendered}");
         if message["message"]["level"] == "error" {
-            terminal.push_str(rendered);
             errors.push(strip_ansi(rendered));
         }
     }
@@ -538,7 +536,7 @@ async fn start(
         .env("LISTEN_FDS", "1")
         .env("LISTEN_FDS_FIRST_FD", fd.to_string())
         .env_remove("LISTEN_PID")
-        .env(routekit_dev_status_var(), &status.path)
+        .env(DEV_STATUS_VAR, &status.path)
         .stdout(Stdio::piped())
         .kill_on_drop(true)
         .spawn();
@@ -596,12 +594,12 @@ async fn start(
     }
 }
 
-/// `routekit::DEV_READY_LINE`, without linking routekit into the command.
+/// `routekit::DEV_READY_LINE`, without linking routekit into the command (a test checks
+/// that the two agree).
 const READY_LINE: &str = "routekit-dev: ready";
 
-fn routekit_dev_status_var() -> &'static str {
-    "ROUTEKIT_DEV_STATUS"
-}
+/// `routekit::DEV_STATUS_VAR`: the overlay file's path, for the server to show.
+const DEV_STATUS_VAR: &str = "ROUTEKIT_DEV_STATUS";
 
 /// Asks the old server to finish (SIGTERM: it stops accepting at once and completes what it
 /// has in flight) and waits for it to exit; a server still busy after two seconds (a long
@@ -748,6 +746,12 @@ mod tests {
             assert_eq!(shown(ignored), None, "{ignored}");
         }
         assert_eq!(relevant(dir, Path::new("/elsewhere/app/x.rs")), None);
+    }
+
+    #[test]
+    fn the_protocol_is_the_one_routekit_speaks() {
+        assert_eq!(READY_LINE, routekit::DEV_READY_LINE);
+        assert_eq!(DEV_STATUS_VAR, routekit::DEV_STATUS_VAR);
     }
 
     #[test]
