@@ -1,0 +1,16 @@
+//! `saas-echo`: the example app, configured from the environment as `saas` is, with
+//! [`routekit_bench::routekit_extras`] merged in. Its `POST /bench/echo-note` is routekit's
+//! twin of `bare-axum`'s `POST /api/notes` (a session, a CSRF token, a JSON echo), where the
+//! example's own `POST /api/notes` also writes the note to its database. `bench/session.sh`
+//! measures both against the baseline.
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    routekit::init_logging();
+    let listener = routekit::listener().await?;
+    let app = saas::app_with(saas::Config::from_env()?)
+        .await?
+        .merge(routekit_bench::routekit_extras());
+    app.check()?;
+    Ok(routekit::serve_with_shutdown(listener, app, routekit::shutdown_signal()).await?)
+}
