@@ -300,7 +300,9 @@ pub(crate) async fn run(rounds: u32, requests: u32) {
             allocations[i][0]
         );
     }
-    if let (true, [hello, me, ..]) = (only.is_empty(), &medians[..]) {
+    if only.is_empty()
+        && let [hello, me, ..] = medians[..]
+    {
         eprintln!(
             "routekit GET /api/me time / GET /hello time: {:.3}",
             me / hello

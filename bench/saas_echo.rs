@@ -6,11 +6,8 @@
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    routekit::init_logging();
-    let listener = routekit::listener().await?;
     let app = saas::app_with(saas::Config::from_env()?)
         .await?
         .merge(routekit_bench::routekit_extras());
-    app.check()?;
-    Ok(routekit::serve_with_shutdown(listener, app, routekit::shutdown_signal()).await?)
+    Ok(app.serve().await?)
 }
