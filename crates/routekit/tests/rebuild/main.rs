@@ -18,10 +18,33 @@ fn write(path: &Path, text: &str) {
 }
 
 /// A crate outside the workspace that depends on routekit by path, routes only
-/// (`default-features = false`, as `create-next-app --api`). It shares the workspace's lock
-/// file and target directory, so little but the scratch crate itself is compiled.
+/// (`default-features = false` with `validate`, as `routekit new --api` writes it, and as
+/// `create-next-app --api`). It shares the workspace's lock file and target directory, and
+/// builds its dependencies as the `--api` scaffold does (same features, same profile), so
+/// whichever of the two builds first compiles them for both.
 fn scratch_crate(dir: &Path) {
-    scratch_crate_with(dir, "");
+    scratch_crate_with(dir, "\"validate\"");
+}
+
+/// The workspace manifest's `[profile.*]` tables, as `routekit new` copies them into a
+/// scaffold: the `dev` profile and its settings for every package, without those for one
+/// package (password hashing), which a routes-only graph does not contain.
+fn workspace_profiles() -> String {
+    let manifest = std::fs::read_to_string(workspace().join("Cargo.toml")).unwrap();
+    let mut out = String::new();
+    let mut keep = false;
+    for line in manifest.lines() {
+        if let Some(header) = line.strip_prefix('[') {
+            keep = header.starts_with("profile.")
+                && (!header.starts_with("profile.dev.package.")
+                    || header.starts_with("profile.dev.package.\"*\"]"));
+        }
+        if keep {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// The scratch crate with routekit's `features` (a TOML list's items, `"supabase"`).
@@ -32,9 +55,10 @@ fn scratch_crate_with(dir: &Path, features: &str) {
         &format!(
             "[package]\nname = \"routekit-scratch\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
              [dependencies]\nroutekit = {{ path = {:?}, default-features = false, features = [{features}] }}\ntokio = {{ version = \"1\", features = [\"macros\", \"rt-multi-thread\"] }}\n\n\
-             [build-dependencies]\nroutekit-codegen = {{ path = {:?} }}\n\n[workspace]\n",
+             [build-dependencies]\nroutekit-codegen = {{ path = {:?} }}\n\n{}\n[workspace]\n",
             ws.join("crates/routekit"),
             ws.join("crates/routekit-codegen"),
+            workspace_profiles(),
         ),
     );
     std::fs::copy(ws.join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
