@@ -31,6 +31,10 @@ impl Dev {
             .current_dir(project)
             .env("CARGO_TARGET_DIR", target)
             .env("CARGO_NET_OFFLINE", "true")
+            // CI lints the workspace inside its test build (scripts/test); the scaffold is
+            // built as a user builds it.
+            .env_remove("RUSTC_WORKSPACE_WRAPPER")
+            .env_remove("CLIPPY_ARGS")
             .env("NO_COLOR", "1")
             .env("API_KEY", "test-key")
             .stdout(Stdio::piped())
